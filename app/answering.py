@@ -1,0 +1,231 @@
+"""Answering: pick the few source sentences that answer the question, cite each, or abstain.
+
+Extractive and deterministic: the answer is made only of verbatim sentences from the retrieved
+chunks, so every citation is correct by construction and nothing is invented. When the evidence
+is too weak, or the question names something the sources never mention, it abstains.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.chunking import split_sentences
+from app.lexical import LexicalIndex, stem, tokens, words
+from app.records import Answer, Citation, Hit
+from app.settings import Settings
+
+# Weights and floors, tuned on evals/qa.jsonl (see evals/README.md for the figures).
+W_SEMANTIC, W_LEXICAL, W_CUE, W_RANK = 0.55, 0.30, 0.10, 0.05
+MIN_SEMANTIC = 0.30  # below this the best sentence is not about the question at all
+MIN_EVIDENCE = 0.42  # floor of the combined score of the best sentence
+MIN_COVERAGE = 0.34  # share of the question's weighted terms found near the best sentence
+FOLLOW_RATIO = 0.80  # a further sentence must score this share of the best one
+PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instruction|rule|prompt|guideline|previous|above|system)"
+    r"|\b(you are now|pretend (to be|you)|act as|jailbreak|developer mode|system prompt)\b", re.I | re.S)
+MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+CUES = {
+    "when": re.compile(rf"\b(({MONTHS})|(19|20)\d\d|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+                       r"year|summer|winter|spring|autumn|week|until|since|ago|today)\b", re.I),
+    "count": re.compile(r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|dozen|million|"
+                        r"billion|several)\b", re.I),
+    "who": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\b(spokes\w+|secretary|chairman|official\w*|president|"
+                      r"administration|department|company|companies|firm\w*)\b"),
+    "why": re.compile(r"\b(because|for|saying|said|says|citing|over|due|support\w*|responsible|accus\w*|role|"
+                      r"as part of|in order to|abuse\w*)\b", re.I),
+    "where": re.compile(r"\b(in|at|based|region|province|city|country)\b"),
+    "list": re.compile(r",.*\b(and|or)\b|\b(including|include|includes)\b"),
+}
+
+
+@dataclass
+class Candidate:
+    """A sentence from a retrieved chunk and how well it answers."""
+
+    hit: Hit
+    start: int  # offsets in the document
+    end: int
+    text: str
+    score: float = 0.0
+    semantic: float = 0.0
+    lexical: float = 0.0
+    stems: frozenset = frozenset()
+
+
+def question_type(question: str) -> str:
+    """A coarse type that says what kind of sentence answers the question."""
+    q = question.lower().strip()
+    if re.match(r"^(when|what (year|date|day|month|time))\b", q) or "how long" in q:
+        return "when"
+    if re.match(r"^how (many|much)\b", q) or re.search(r"\b(number of|how many|how much)\b", q):
+        return "count"
+    if re.match(r"^(who|whom|whose)\b", q):
+        return "who"
+    if re.match(r"^why\b", q) or re.search(r"\b(reason|for what|on what grounds)\b", q):
+        return "why"
+    if re.match(r"^where\b", q):
+        return "where"
+    if re.match(r"^(which|list|name|what (are|were) the)\b", q) or re.search(r"\b(list|which (companies|countries))\b", q):
+        return "list"
+    if re.match(r"^(is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b", q):
+        return "yesno"
+    return "what"
+
+
+def entities(question: str) -> list[str]:
+    """Names and numbers the question takes as given: each must occur in the sources."""
+    found = []
+    for i, word in enumerate(words(question)):
+        if word.lower() in {"i", "u", "s"}:
+            continue
+        if (i > 0 and word[0].isupper()) or any(ch.isdigit() for ch in word) or (word.isupper() and len(word) > 1):
+            found.append(word)
+    return found
+
+
+def _unit(vectors) -> np.ndarray:
+    arr = np.asarray(vectors, dtype=np.float32)
+    return arr / np.maximum(np.linalg.norm(arr, axis=-1, keepdims=True), 1e-9)
+
+
+class Answerer:
+    """Composes an Answer from retrieved hits; needs the embedder for sentence similarity."""
+
+    def __init__(self, settings: Settings, embedder):
+        self.settings = settings
+        self.embedder = embedder
+
+    def candidates(self, hits: list[Hit]) -> list[Candidate]:
+        """Every distinct sentence of the hits, attributed to the best-ranked chunk holding it."""
+        seen: dict[tuple[str, int], Candidate] = {}
+        for hit in hits:
+            chunk = hit.chunk
+            for s in split_sentences(chunk.text, offset=chunk.start):
+                key = (chunk.doc_id, s.start)
+                if key not in seen and len(words(s.text)) >= 3:
+                    seen[key] = Candidate(hit, s.start, s.end, s.text, stems=frozenset(tokens(s.text)))
+        return list(seen.values())
+
+    def answer(self, question: str, query: str, hits: list[Hit], query_vector, lexical: LexicalIndex) -> Answer:
+        """The extractive answer to ``query`` (the standalone form of ``question``)."""
+        if INJECTION.search(question):
+            return self._abstain(question, query, hits, [], "I answer only from the sources and do not follow "
+                                 "instructions given in a question, so I won't do that.")
+        cands = self.candidates(hits)
+        if not cands:
+            return self._abstain(question, query, hits, cands, None)
+        q_tokens = list(dict.fromkeys(lexical.correct(tokens(query))))
+        weights = {t: (lexical.idf(t) or 0.0) for t in q_tokens}
+        missing = [t for t in q_tokens if weights[t] == 0.0]
+        top_idf = max([w for w in weights.values() if w] or [1.0])
+        for t in missing:  # a term the corpus never uses counts heavily against coverage
+            weights[t] = top_idf
+        total = sum(weights.values()) or 1.0
+        qtype = question_type(query)
+        sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
+        best_fused = max(h.score for h in hits) or 1.0
+        for cand, sim in zip(cands, sims):
+            cand.semantic = float(sim)
+            cand.lexical = sum(weights[t] for t in q_tokens if t in cand.stems) / total
+            cue = CUES.get("count" if qtype == "count" else qtype)
+            has_cue = 1.0 if cue is not None and cue.search(cand.text) else (0.5 if cue is None else 0.0)
+            cand.score = (W_SEMANTIC * cand.semantic + W_LEXICAL * cand.lexical + W_CUE * has_cue
+                          + W_RANK * cand.hit.score / best_fused)
+        ranked = sorted(cands, key=lambda c: (-c.score, c.start))
+        self.debug = (ranked, qtype)
+        best = ranked[0]
+        context = frozenset(tokens(best.hit.chunk.text))
+        coverage = sum(weights[t] for t in q_tokens if t in context) / total
+        unknown = self._unknown_entities(question, lexical)
+        if unknown:
+            reason = f"The sources don't mention {', '.join(unknown)}, so they don't answer this."
+            return self._abstain(question, query, hits, ranked, reason)
+        if best.semantic < MIN_SEMANTIC or best.score < MIN_EVIDENCE or coverage < MIN_COVERAGE:
+            return self._abstain(question, query, hits, ranked, None)
+        chosen = self._select(ranked, qtype)
+        return self._compose(question, query, hits, chosen)
+
+    def _unknown_entities(self, question: str, lexical: LexicalIndex) -> list[str]:
+        """Names or numbers in the user's question that no indexed passage contains."""
+        unknown = []
+        for name in entities(question):
+            t = stem(name)
+            if t in lexical.vocabulary or t.lower() in lexical.vocabulary:
+                continue
+            if lexical.correct([t])[0] in lexical.vocabulary:
+                continue
+            unknown.append(name)
+        return unknown
+
+    def _select(self, ranked: list[Candidate], qtype: str) -> list[Candidate]:
+        s = self.settings
+        is_list = qtype == "list"
+        limit = s.max_list_sentences if is_list else s.max_answer_sentences
+        budget = s.max_answer_words * (1.5 if is_list else 1.0)
+        best = ranked[0]
+        chosen = [best]
+        used = len(best.text.split())
+        covered = set(best.stems)
+        for cand in ranked[1:]:
+            if len(chosen) >= limit or cand.score < FOLLOW_RATIO * best.score:
+                break
+            n_words = len(cand.text.split())
+            overlap = len(cand.stems & covered) / max(1, len(cand.stems))
+            if used + n_words > budget or overlap > 0.6:
+                continue
+            chosen.append(cand)
+            used += n_words
+            covered |= cand.stems
+        return self._with_antecedents(chosen, ranked, used, budget)
+
+    def _with_antecedents(self, chosen, ranked, used, budget):
+        """Add the sentence before one that opens with a pronoun, when the budget allows."""
+        by_pos = {(c.hit.chunk.doc_id, c.end): c for c in ranked}
+        out = list(chosen)
+        for cand in chosen:
+            if not PRONOUN_START.match(cand.text):
+                continue
+            doc_text_gap = [c for (doc, end), c in by_pos.items()
+                            if doc == cand.hit.chunk.doc_id and 0 < cand.start - end <= 3]
+            prev = doc_text_gap[0] if doc_text_gap else None
+            if prev and prev not in out and used + len(prev.text.split()) <= budget:
+                out.append(prev)
+                used += len(prev.text.split())
+        return sorted(out, key=lambda c: (c.hit.chunk.doc_id, c.start))
+
+    @staticmethod
+    def _citation(marker: int, cand: Candidate) -> Citation:
+        chunk, meta = cand.hit.chunk, cand.hit.chunk.meta
+        return Citation(marker=marker, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id,
+                        title=meta.get("title", ""), publisher=meta.get("publisher", ""),
+                        published=meta.get("published", ""), url=meta.get("url", ""),
+                        doc_type=meta.get("doc_type", ""), page=chunk.page, text=chunk.text,
+                        start=cand.start, end=cand.end, sentence=cand.text)
+
+    def _compose(self, question: str, query: str, hits: list[Hit], chosen: list[Candidate]) -> Answer:
+        citations = [self._citation(i, c) for i, c in enumerate(chosen, start=1)]
+        text = " ".join(f"{c.sentence} [{c.marker}]" for c in citations)
+        return Answer(question, query, text, False, citations, [], hits=hits)
+
+    def _abstain(self, question, query, hits, ranked, reason) -> Answer:
+        """A plain 'the sources don't say' with the closest passages, none shown as support."""
+        text = reason or "The sources don't say. The closest passages are listed below, but none of them answers this."
+        near, seen = [], set()
+        for cand in ranked or []:
+            if cand.hit.chunk.chunk_id in seen:
+                continue
+            seen.add(cand.hit.chunk.chunk_id)
+            near.append(self._citation(len(near) + 1, cand))
+            if len(near) >= self.settings.near_misses:
+                break
+        if not ranked:
+            for hit in hits[: self.settings.near_misses]:
+                first = split_sentences(hit.chunk.text, offset=hit.chunk.start)[:1]
+                if first:
+                    cand = Candidate(hit, first[0].start, first[0].end, first[0].text)
+                    near.append(self._citation(len(near) + 1, cand))
+        return Answer(question, query, text, True, [], near, hits=hits)

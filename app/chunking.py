@@ -1,0 +1,108 @@
+"""Chunking: a Document becomes sentence-aligned, overlapping Chunks with offsets, pages and stable ids.
+
+Written by hand rather than with LangChain's text splitters because those rejoin the pieces they
+split with a separator, so a chunk is not always a verbatim slice of the document and its
+offsets drift; citations here must point at exact character ranges of the source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.records import Chunk, Document
+
+# Words whose trailing period does not end a sentence.
+ABBREVIATIONS = {
+    "u.s", "u.k", "u.n", "e.u", "e.o", "mr", "mrs", "ms", "dr", "st", "jr", "sr", "inc", "co", "corp",
+    "ltd", "no", "vs", "e.g", "i.e", "etc", "a.m", "p.m", "gov", "sen", "rep", "gen", "lt", "col",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "fig",
+    "pp", "vol", "art", "sec", "dept", "est", "approx", "d.c",
+}
+# A candidate sentence end: terminal punctuation, optional closing quotes/brackets, then space.
+END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence as a character range of its document."""
+
+    start: int
+    end: int
+    text: str
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    word = re.search(r"([A-Za-z.]+)$", text[:dot])
+    if not word:
+        return False
+    token = word.group(1).lower().strip(".")
+    return token in ABBREVIATIONS or (len(token) == 1 and text[dot - 1].isupper())
+
+
+def split_sentences(text: str, offset: int = 0, max_len: int = 1200) -> list[Sentence]:
+    """Split text into sentences with offsets; lines and paragraphs always end a sentence."""
+    sentences: list[Sentence] = []
+    for block in re.finditer(r"[^\n]+", text):
+        line, base = block.group(0), block.start()
+        cut = 0
+        for end in END.finditer(line):
+            if end.group(0)[0] == "." and _is_abbreviation(line, end.start()):
+                continue
+            sentences += _piece(line, base, cut, end.end(), offset, max_len)
+            cut = end.end()
+        sentences += _piece(line, base, cut, len(line), offset, max_len)
+    return sentences
+
+
+def _piece(line: str, base: int, start: int, end: int, offset: int, max_len: int) -> list[Sentence]:
+    """Trimmed sentence(s) for line[start:end]; an over-long run is cut at spaces."""
+    while start < end and line[start].isspace():
+        start += 1
+    while end > start and line[end - 1].isspace():
+        end -= 1
+    out = []
+    while end - start > max_len:
+        cut = line.rfind(" ", start, start + max_len)
+        cut = cut if cut > start else start + max_len
+        out.append(Sentence(base + start + offset, base + cut + offset, line[start:cut]))
+        start = cut + 1
+    if end > start:
+        out.append(Sentence(base + start + offset, base + end + offset, line[start:end]))
+    return out
+
+
+def document_sentences(doc: Document) -> list[Sentence]:
+    """All sentences of a document, never crossing a page boundary."""
+    bounds = [start for start, _ in doc.pages] or [0]
+    bounds = sorted(set([0] + bounds)) + [len(doc.text)]
+    sentences: list[Sentence] = []
+    for start, end in zip(bounds, bounds[1:]):
+        sentences += split_sentences(doc.text[start:end], offset=start)
+    return sentences
+
+
+def chunk_document(doc: Document, chunk_size: int = 480, overlap: int = 1) -> list[Chunk]:
+    """Group whole sentences into chunks of about chunk_size characters, overlapping by sentences."""
+    sentences = document_sentences(doc)
+    meta = doc.metadata()
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+    i = 0
+    while i < len(sentences):
+        page = doc.page_at(sentences[i].start)
+        j = i + 1
+        while (j < len(sentences) and sentences[j].end - sentences[i].start <= chunk_size
+               and doc.page_at(sentences[j].start) == page):
+            j += 1
+        start, end = sentences[i].start, sentences[j - 1].end
+        text = doc.text[start:end]
+        chunk_id = Chunk.make_id(doc.doc_id, text)
+        if chunk_id not in seen:  # a repeated passage is stored once
+            seen.add(chunk_id)
+            chunks.append(Chunk(chunk_id, doc.doc_id, text, start, end, page, meta))
+        if j >= len(sentences):
+            break
+        i = max(i + 1, j - overlap)
+    meta["n_chunks"] = len(chunks)  # shared by every chunk: lets the index spot a half-written document
+    return chunks

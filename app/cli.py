@@ -1,0 +1,137 @@
+"""The ``dossier`` command: ingest, ask, stats, serve, eval. Thin over the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from app.records import Answer, DossierError
+from app.settings import Settings
+
+COMMANDS = {
+    "ingest": ("Add, update and prune documents in the index.",
+               "examples:\n  dossier ingest                 # the corpus/ folder\n"
+               "  dossier ingest notes/ memo.pdf  # more files and folders"),
+    "ask": ("Answer a question from the index, citing its sources.",
+            'examples:\n  dossier ask "why was SenseTime banned?"\n'
+            '  dossier ask "What positions do they hold?" --history chat.json --json'),
+    "stats": ("Show the documents and chunks in the index.", "example:\n  dossier stats --json"),
+    "serve": ("Serve the chat page and the HTTP API.",
+              "example:\n  dossier serve --port 7860   # then open http://127.0.0.1:7860"),
+    "eval": ("Run a dataset of grounded Q&A pairs and write a report.",
+             "example:\n  dossier eval --dataset evals/qa.jsonl --out evals/runs/latest"),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dossier", description="Answers questions from source documents, every claim cited.",
+        epilog='example:\n  dossier ingest && dossier ask "why was SenseTime banned?"',
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cmd = {}
+    for name, (help_text, example) in COMMANDS.items():
+        cmd[name] = sub.add_parser(name, help=help_text, description=help_text, epilog=example,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    cmd["ingest"].add_argument("paths", nargs="*", type=Path, help="files or folders (default: corpus/)")
+    cmd["ingest"].add_argument("--no-prune", action="store_true",
+                               help="keep indexed documents whose files are gone from the folder")
+    cmd["ask"].add_argument("question", help="the question, in quotes")
+    cmd["ask"].add_argument("--json", action="store_true", help="print the answer record as JSON")
+    cmd["ask"].add_argument("--history", type=Path,
+                            help='JSON file: [{"role": "user"|"assistant", "content": "..."}, ...]')
+    cmd["stats"].add_argument("--json", action="store_true", help="print JSON")
+    cmd["serve"].add_argument("--host", help="address to bind (default 127.0.0.1)")
+    cmd["serve"].add_argument("--port", type=int, help="port (default 7860)")
+    cmd["eval"].add_argument("--dataset", type=Path, default=Path("evals/qa.jsonl"), help="JSONL dataset")
+    cmd["eval"].add_argument("--out", type=Path, default=Path("evals/runs/latest"), help="report folder")
+    cmd["eval"].add_argument("--thresholds", type=Path, default=Path("evals/thresholds.toml"),
+                             help="metric floors; the run fails below them")
+    cmd["eval"].add_argument("--no-baseline", action="store_true", help="skip the dense-only baseline")
+    return parser
+
+
+def render(answer: Answer) -> str:
+    """An answer as readable text with its sources listed."""
+    lines = []
+    if answer.standalone_query != answer.question:
+        lines.append(f"(searched for: {answer.standalone_query})\n")
+    lines.append(textwrap.fill(answer.answer, 100))
+    cited = answer.near_misses if answer.abstained else answer.citations
+    if cited:
+        lines.append("\nClosest passages (they do not answer the question):" if answer.abstained else "\nSources:")
+    for c in cited:
+        where = ", ".join(x for x in [c.publisher, c.published, f"p. {c.page}" if c.page else ""] if x)
+        label = f"[{c.marker}]" if not answer.abstained else f"({c.marker})"
+        lines.append(f"{label} {c.title}" + (f" ({where})" if where else ""))
+        if c.url:
+            lines.append(f"    {c.url}")
+        lines.append(textwrap.fill(f"“{c.sentence}”", 96, initial_indent="    ", subsequent_indent="    "))
+        lines.append(f"    chunk {c.chunk_id}, characters {c.start}-{c.end}")
+    return "\n".join(lines)
+
+
+def _history(path: Path | None) -> list:
+    if path is None:
+        return []
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DossierError(f"cannot read history file {path}: {err}") from None
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    if args.command == "serve":
+        from app.web import serve
+
+        return serve(settings.model_copy(update={k: v for k, v in
+                                                 {"host": args.host, "port": args.port}.items() if v}))
+    if args.command == "eval":
+        from app.evaluation import main as run_eval
+
+        return run_eval(settings, args.dataset, args.out, args.thresholds, baseline=not args.no_baseline)
+
+    from app.pipeline import Pipeline
+
+    pipeline = Pipeline(settings)
+    if args.command == "ingest":
+        report = pipeline.ingest(args.paths or None, prune=not args.no_prune)
+        for path, reason in report.errors:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+        print(report.summary())
+        return 0 if not report.errors else 2
+    if args.command == "ask":
+        answer = pipeline.ask(args.question, _history(args.history))
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) if args.json else render(answer))
+        return 0
+    stats = pipeline.stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        print(f"index: {stats['index']}\nmodel: {stats['model']}\n"
+              f"documents: {stats['document_count']}, chunks: {stats['chunk_count']}")
+        for d in stats["documents"]:
+            print(f"  {d['doc_id']}: {d['title']} ({d['publisher']}, {d['published']}), {d['chunks']} chunks")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors become one line on stderr and a non-zero exit."""
+    try:
+        code = run(argv)
+    except DossierError as err:
+        print(f"dossier: error: {err}", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Conversation: a follow-up question becomes a standalone query, using the turns before it.
+
+Rule-based on purpose: the default pipeline runs with no language model. A generative backend can
+replace ``standalone_query`` through the same signature (LangChain's history-aware retriever does
+this with a chat model).
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.lexical import STOPWORDS, words
+from app.records import DossierError
+
+ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|he|him|his|she|her|this|that|these|those|"
+                      r"the company|the firm|the officials|the list|the ban|the sanction)\b", re.I)
+WHAT_ABOUT = re.compile(r"^\s*(?:and|what about|how about|and what about)\s+(.+?)\s*\??\s*$", re.I)
+WH = {"who", "what", "when", "where", "why", "which", "how", "whom", "whose"}
+
+
+def validate_history(history) -> list[dict]:
+    """Check a history is a list of {"role": "user"|"assistant", "content": str}."""
+    if history is None:
+        return []
+    if not isinstance(history, list):
+        raise DossierError("history must be a list of {'role', 'content'} objects")
+    for i, turn in enumerate(history):
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant") \
+                or not isinstance(turn.get("content"), str):
+            raise DossierError(f"history item {i} must be {{'role': 'user'|'assistant', 'content': str}}")
+    return history
+
+
+def _subject(question: str) -> str | None:
+    """The main name a question is about: its first capitalised word after the first."""
+    names = [w for i, w in enumerate(words(question)) if i > 0 and w[0].isupper() and w.lower() not in WH]
+    return names[0] if names else None
+
+
+def _topic(question: str) -> str:
+    """The content words of a question, in order."""
+    return " ".join(w for w in words(question) if w.lower() not in STOPWORDS and w.lower() not in WH)
+
+
+def standalone_query(question: str, history: list[dict]) -> str:
+    """The question rewritten to stand on its own; unchanged when it needs no context."""
+    question = question.strip()
+    previous = [t["content"] for t in history if t["role"] == "user" and t["content"].strip()]
+    if not previous:
+        return question
+    last = previous[-1].strip()
+    about = WHAT_ABOUT.match(question)
+    subject = _subject(last)
+    if about and subject:  # "What about Hikvision?" after "Why was SenseTime banned?"
+        return re.sub(rf"\b{re.escape(subject)}\b", about.group(1), last, count=1)
+    short = len(words(question)) <= 3
+    if not ANAPHORA.search(question) and not short and not about:
+        return question
+    if subject and re.search(r"\b(it|its|the company|the firm)\b", question, re.I):
+        swapped = re.sub(r"\bits\b", f"{subject}'s", question, count=1, flags=re.I)
+        swapped = re.sub(r"\b(it|the company|the firm)\b", subject, swapped, count=1, flags=re.I)
+        return swapped
+    topic = _topic(last)
+    return f"{question} ({topic})" if topic else question

@@ -1,0 +1,179 @@
+"""Ingesting: files and folders into the index, incrementally, one writer at a time.
+
+Written by hand rather than with LangChain's ``index()`` and a record manager because:
+- its record keys hash content *and* metadata, and chunk offsets are metadata, so an edit near the
+  top of a document would re-embed every chunk below it; here a chunk whose text is unchanged keeps
+  its vector even when its offsets move;
+- its cleanup is all-or-nothing per run ("full" deletes every document not in this run), while a
+  folder ingest here prunes only documents that came from that folder;
+- the record manager is a second database that can drift from Chroma after a crash; here the state
+  is read from the chunks themselves, so a killed ingest is repaired by the next one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from filelock import FileLock, Timeout
+
+from app.chunking import chunk_document
+from app.embeddings import Embedder
+from app.loaders import LoadError, is_supported, load
+from app.records import DossierError, Document
+from app.settings import Settings
+from app.store import Store
+
+Progress = Callable[[int, int, str], None]  # (done, total, what)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, for the CLI, the UI and the tests."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    rebuilt: bool = False
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the index differs from before."""
+        return bool(self.added or self.updated or self.removed or self.rebuilt)
+
+    def summary(self) -> str:
+        """One line for people."""
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.unchanged)} unchanged",
+                 f"{len(self.removed)} removed", f"{self.chunks_embedded} chunks embedded",
+                 f"{self.chunks_reused} reused"]
+        head = "index rebuilt (model or chunking settings changed); " if self.rebuilt else ""
+        tail = f", {len(self.errors)} file(s) skipped" if self.errors else ""
+        return f"{head}{', '.join(parts)}{tail} in {self.seconds:.2f}s"
+
+
+def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path | None]], list[tuple[str, str]]]:
+    """Files to load with their ingest root, and the paths that cannot be ingested with why."""
+    files, errors = [], []
+    for path in paths:
+        if path.is_dir():
+            for f in sorted(path.rglob("*")):
+                rel = f.relative_to(path).parts
+                if not f.is_file() or any(p.startswith(".") for p in rel) or f.name.lower().startswith("readme"):
+                    continue  # hidden files and folder READMEs (provenance notes) are not sources
+                if is_supported(f):
+                    files.append((f, path))
+                else:
+                    errors.append((str(f), f"unsupported file type '{f.suffix or '(none)'}'"))
+        elif path.is_file():
+            files.append((path, path.parent))
+        else:
+            errors.append((str(path), "no such file or folder"))
+    return files, errors
+
+
+def writer_lock(settings: Settings) -> FileLock:
+    """The lock a writer holds; released by the OS if the process dies."""
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(settings.index_dir / ".write.lock"), timeout=0)
+
+
+def _within(source: str, folder: Path) -> bool:
+    try:
+        Path(source).resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def run(paths: list[Path], settings: Settings, store: Store, embedder: Embedder,
+        progress: Progress | None = None, prune: bool = True) -> IngestReport:
+    """Bring the index in line with these files and folders; see the module docstring."""
+    t0 = time.perf_counter()
+    lock = writer_lock(settings)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise DossierError(f"another process is writing to the index ({lock.lock_file}); "
+                           "wait for it to finish and try again") from None
+    try:
+        report = _sync(paths, settings, store, embedder, progress, prune)
+    finally:
+        lock.release()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _sync(paths, settings, store, embedder, progress, prune) -> IngestReport:
+    report = IngestReport()
+    if store.exists() and store.info().get("fingerprint") != settings.fingerprint():
+        store.reset()
+        report.rebuilt = True
+    store.collection(create=True)
+    states = store.doc_states()
+    files, report.errors = discover(paths)
+    docs: dict[str, Document] = {}
+    for path, root in files:
+        try:
+            doc = load(path, root)
+        except LoadError as err:
+            report.errors.append((err.path, err.reason))
+            continue
+        if doc.doc_id in docs:
+            report.errors.append((str(path), f"document id '{doc.doc_id}' is already used by {docs[doc.doc_id].source}"))
+            continue
+        docs[doc.doc_id] = doc
+
+    todo = []
+    for doc in docs.values():
+        state = states.get(doc.doc_id)
+        complete = state and state.expected == {len(state.chunk_ids)}
+        if state and complete and state.hashes == {doc.fingerprint}:
+            report.unchanged.append(doc.doc_id)
+        else:
+            todo.append((doc, state))
+    chunks_of = {doc.doc_id: chunk_document(doc, settings.chunk_size, settings.chunk_overlap_sentences)
+                 for doc, _ in todo}
+    total = sum(len(c) for c in chunks_of.values())
+    done = 0
+    bar = _bar(total)
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        bar.update(n)
+        if progress:
+            progress(done, total, "embedding")
+
+    for doc, state in todo:
+        chunks = chunks_of[doc.doc_id]
+        embedded = store.upsert(chunks, lambda texts: embedder.embed_documents(texts), progress=step)
+        report.chunks_embedded += embedded
+        report.chunks_reused += len(chunks) - embedded
+        if state:  # delete after writing, so a crash in between leaves data the next run repairs
+            store.delete(state.chunk_ids - {c.chunk_id for c in chunks})
+        (report.updated if state else report.added).append(doc.doc_id)
+    bar.close()
+
+    if prune:
+        folders = [p for p in paths if p.is_dir()]
+        for doc_id, state in states.items():
+            if doc_id not in docs and any(_within(state.source, f) for f in folders):
+                store.delete(state.chunk_ids)
+                report.removed.append(doc_id)
+    if report.changed:
+        store.bump_generation()
+    return report
+
+
+def _bar(total: int):
+    from tqdm import tqdm
+
+    # disable=None hides the bar when stderr is not a terminal (CI logs, the web app).
+    return tqdm(total=total, unit="chunk", desc="embedding", disable=None if total > 50 else True, leave=False)

@@ -1,0 +1,95 @@
+"""Lexical search: BM25 over chunk text, plus the tokenizer and typo correction the answerer shares.
+
+rank_bm25 is used directly rather than LangChain's BM25Retriever because that retriever returns
+documents without their scores (we show and fuse the scores) and lives in langchain-community,
+a large dependency for one class.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+
+from rank_bm25 import BM25Okapi
+
+from app.records import Chunk
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are aren't as at be because been before being
+below between both but by can could did do does doing down during each few for from further had has
+have having he her here hers herself him himself his how i if in into is it its itself just me more
+most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+should so some such than that the their theirs them themselves then there these they this those
+through to too under until up very was we were what when where which while who whom why will with
+would you your yours yourself yourselves also did does tell say says said give list name according
+many much whose within upon yes there's what's who's it's anything something thing things
+""".split())
+WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+
+
+@lru_cache(maxsize=50000)
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match bans/banned/banning and company/companies."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    if len(w) <= 3 or w.isdigit():
+        return w
+    for suffix, repl in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
+            w = w[: len(w) - len(suffix)] + repl
+            if suffix in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+                w = w[:-1]  # banned -> bann -> ban
+            break
+    return w
+
+
+def words(text: str) -> list[str]:
+    """The words of a text, as written."""
+    return WORD.findall(text)
+
+
+def tokens(text: str) -> list[str]:
+    """Stemmed content tokens of a text (stopwords dropped)."""
+    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS]
+
+
+class LexicalIndex:
+    """BM25 over a fixed set of chunks; rebuilt when the store's generation changes."""
+
+    def __init__(self, chunks: list[Chunk]):
+        self.chunks = chunks
+        docs = [tokens(c.text) for c in chunks]
+        self.vocabulary = {t for doc in docs for t in doc}
+        self.doc_freq: dict[str, int] = {}
+        for doc in docs:
+            for t in set(doc):
+                self.doc_freq[t] = self.doc_freq.get(t, 0) + 1
+        self._bm25 = BM25Okapi(docs) if chunks else None
+
+    def correct(self, query_tokens: list[str]) -> list[str]:
+        """Replace tokens unknown to the corpus by a close known one (typos: 'sensetme')."""
+        out = []
+        for t in query_tokens:
+            if t in self.vocabulary or t.isdigit() or len(t) < 4:
+                out.append(t)
+                continue
+            close = difflib.get_close_matches(t, self.vocabulary, n=1, cutoff=0.8)
+            out.append(close[0] if close else t)
+        return out
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a token over the chunks (0 for unknown tokens)."""
+        import math
+
+        n = self.doc_freq.get(token, 0)
+        return math.log(1 + (len(self.chunks) - n + 0.5) / (n + 0.5)) if n else 0.0
+
+    def search(self, query_tokens: list[str], k: int) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by BM25 score, only those that share a term with the query."""
+        if not self._bm25 or not query_tokens:
+            return []
+        scores = self._bm25.get_scores(query_tokens)
+        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])[:k]
+        return [(self.chunks[i], float(scores[i])) for i in ranked if scores[i] > 0]

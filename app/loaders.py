@@ -1,0 +1,168 @@
+"""Loading: a file path becomes a Document (.md, .txt, .html, .pdf), or a LoadError saying why not."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from app.records import DossierError, Document
+
+SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
+             ".html": "html", ".htm": "html", ".pdf": "pdf"}
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+# Tags whose text is page furniture, never content worth citing.
+HTML_CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form",
+               "button", "iframe", "svg", "template"]
+
+
+class LoadError(DossierError):
+    """A file that cannot be read as a document; the message names the file and the reason."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+def is_supported(path: Path) -> bool:
+    """Whether the file's extension is one Dossier reads."""
+    return path.suffix.lower() in SUPPORTED
+
+
+def doc_id_for(path: Path, root: Path | None) -> str:
+    """A stable id from the path relative to the ingest root, so a fresh clone gets the same ids."""
+    try:
+        rel = path.resolve().relative_to(root.resolve()) if root else Path(path.name)
+    except ValueError:
+        rel = Path(path.name)
+    stem = rel.with_suffix("").as_posix()
+    return re.sub(r"[^A-Za-z0-9/_.-]+", "-", stem).strip("-").lower() or "document"
+
+
+def sniff(path: Path, data: bytes) -> str:
+    """The format the bytes really are, checked against the extension; raises LoadError."""
+    kind = SUPPORTED.get(path.suffix.lower())
+    if kind is None:
+        known = ", ".join(sorted(SUPPORTED))
+        raise LoadError(path, f"unsupported file type '{path.suffix or '(none)'}' (Dossier reads {known})")
+    if not data.strip():
+        raise LoadError(path, "the file is empty")
+    is_pdf = data.lstrip()[:5] == b"%PDF-"
+    if kind == "pdf":
+        if not is_pdf:
+            raise LoadError(path, "named .pdf but its content is not a PDF")
+        return kind
+    if is_pdf:
+        raise LoadError(path, f"the content is a PDF but the name ends in {path.suffix}; rename it to .pdf")
+    if b"\x00" in data[:8192]:
+        raise LoadError(path, "the content is binary, not text")
+    return kind
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise LoadError(path, f"not UTF-8 text (invalid byte 0x{data[err.start]:02x} at byte {err.start}); "
+                              "save it as UTF-8 and ingest again") from None
+
+
+def _from_markdown(path: Path, text: str) -> tuple[str, dict]:
+    meta: dict = {}
+    match = FRONT_MATTER.match(text)
+    if match:
+        try:
+            loaded = yaml.safe_load(match.group(1)) or {}
+        except yaml.YAMLError as err:
+            raise LoadError(path, f"front matter is not valid YAML ({err.__class__.__name__})") from None
+        if not isinstance(loaded, dict):
+            raise LoadError(path, "front matter must be 'key: value' lines")
+        meta = {str(k): ("" if v is None else str(v)) for k, v in loaded.items()}
+        text = text[match.end():]
+    return text, meta
+
+
+def _from_html(path: Path, text: str) -> tuple[str, dict]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "lxml")
+
+    def meta_of(*names: str) -> str:
+        for name in names:
+            tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
+            if tag and tag.get("content"):
+                return tag["content"].strip()
+        return ""
+
+    meta = {
+        "title": meta_of("og:title", "twitter:title") or (soup.title.get_text(strip=True) if soup.title else ""),
+        "publisher": meta_of("og:site_name", "publisher"),
+        "author": meta_of("author", "article:author"),
+        "published": meta_of("article:published_time", "date", "dc.date", "pubdate")[:10],
+        "url": meta_of("og:url") or ((soup.find("link", rel="canonical") or {}).get("href") or ""),
+        "type": meta_of("dossier:type"),
+    }
+    for tag in soup(HTML_CHROME):
+        tag.decompose()
+    main = soup.find("article") or soup.find("main") or soup.body or soup
+    blocks = [b.get_text(" ", strip=True) for b in main.find_all(["h1", "h2", "h3", "h4", "p", "li", "blockquote", "td"])]
+    blocks = [re.sub(r"\s+", " ", b) for b in blocks if b]
+    body = "\n\n".join(blocks) if blocks else re.sub(r"\s+", " ", main.get_text(" ", strip=True))
+    return body, {k: v for k, v in meta.items() if v}
+
+
+def _from_pdf(path: Path) -> tuple[str, dict, tuple[tuple[int, int], ...]]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        texts = [(page.extract_text() or "").strip() for page in reader.pages]
+        info = reader.metadata or {}
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as err:
+        raise LoadError(path, f"cannot read the PDF ({err.__class__.__name__}: {err})") from None
+    parts, pages, offset = [], [], 0
+    for number, page_text in enumerate(texts, start=1):
+        if not page_text:
+            continue
+        pages.append((offset, number))
+        parts.append(page_text)
+        offset += len(page_text) + 2  # the "\n\n" that joins pages
+    meta = {"title": str(info.get("/Title") or ""), "author": str(info.get("/Author") or "")}
+    return "\n\n".join(parts), {k: v for k, v in meta.items() if v}, tuple(pages)
+
+
+def load(path: Path | str, root: Path | None = None) -> Document:
+    """Read one file into a Document; raises LoadError with the reason when it cannot."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise LoadError(path, f"cannot open ({err.strerror or err})") from None
+    kind = sniff(path, data)
+    pages: tuple[tuple[int, int], ...] = ()
+    if kind == "pdf":
+        text, meta, pages = _from_pdf(path)
+    else:
+        text = _decode(path, data).replace("\r\n", "\n")
+        meta = {}
+        if kind == "markdown":
+            text, meta = _from_markdown(path, text)
+        elif kind == "html":
+            text, meta = _from_html(path, text)
+    if not text.strip():
+        raise LoadError(path, "no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found")
+    return Document(
+        doc_id=meta.get("id") or doc_id_for(path, root),
+        text=text,
+        source=str(path.resolve()),
+        title=meta.get("title") or path.stem.replace("_", " ").replace("-", " "),
+        publisher=meta.get("publisher", ""),
+        author=meta.get("author", ""),
+        published=meta.get("published", ""),
+        url=meta.get("url", ""),
+        doc_type=meta.get("type") or "document",
+        pages=pages,
+    )

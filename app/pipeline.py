@@ -1,0 +1,83 @@
+"""The composition root: ``ask(question, history)`` and ``ingest(paths)`` for every front end.
+
+The CLI, the web app, the HTTP API and the eval runner all call this and render the same Answer.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from app import ingest as ingesting
+from app.answering import Answerer
+from app.chunking import split_sentences
+from app.conversation import standalone_query, validate_history
+from app.embeddings import Embedder
+from app.records import Answer, DossierError
+from app.retrieval import Retriever
+from app.settings import Settings
+from app.store import Store
+
+WARM_SENTENCES = 20000  # corpora up to this many sentences get every sentence vector cached at start
+
+
+def check_question(question, limit: int) -> str:
+    """The question stripped, or a DossierError saying what is wrong with it."""
+    if not isinstance(question, str):
+        raise DossierError("the question must be a string")
+    question = question.strip()
+    if not question:
+        raise DossierError("the question is empty: type a question about the documents")
+    if len(question) > limit:
+        raise DossierError(f"the question is {len(question):,} characters long; the limit is {limit:,}")
+    return question
+
+
+class Pipeline:
+    """One index, one model, one answerer; safe to share between threads for asking."""
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None):
+        self.settings = settings or Settings()
+        self.store = Store(self.settings)
+        self.embedder = embedder or Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        self.retriever = Retriever(self.settings, self.store, self.embedder)
+        self.answerer = Answerer(self.settings, self.embedder)
+
+    def ask(self, question, history: list | None = None) -> Answer:
+        """Answer a question (with the conversation so far) from the index."""
+        t0 = time.perf_counter()
+        question = check_question(question, self.settings.max_question_chars)
+        history = validate_history(history)
+        query = standalone_query(question, history)
+        hits, vector = self.retriever.retrieve(query)
+        answer = self.answerer.answer(question, query, hits, vector, self.retriever.lexical)
+        answer.latency_ms = (time.perf_counter() - t0) * 1000
+        return answer
+
+    def ingest(self, paths: list[Path] | None = None, progress=None, prune: bool = True) -> ingesting.IngestReport:
+        """Bring the index in line with files or folders (default: the corpus folder)."""
+        paths = [Path(p) for p in (paths or [self.settings.corpus_dir])]
+        return ingesting.run(paths, self.settings, self.store, self.embedder, progress, prune)
+
+    def stats(self) -> dict:
+        """Documents, chunks, model and location of the index."""
+        states = self.store.doc_states()
+        info = self.store.info()
+        return {
+            "documents": [{"doc_id": s.doc_id, "title": s.title, "publisher": s.publisher,
+                           "published": s.published, "type": s.doc_type, "chunks": len(s.chunk_ids)}
+                          for s in sorted(states.values(), key=lambda s: s.doc_id)],
+            "document_count": len(states),
+            "chunk_count": sum(len(s.chunk_ids) for s in states.values()),
+            "model": info.get("model", self.settings.embedding_model),
+            "fingerprint": info.get("fingerprint"),
+            "index": self.store.location,
+        }
+
+    def warm_up(self) -> None:
+        """Load the model and the lexical index and cache sentence vectors, so first answers are fast."""
+        chunks = self.retriever.lexical.chunks
+        sentences = list(dict.fromkeys(s.text for c in chunks for s in split_sentences(c.text)))
+        self.embedder.embed_query("warm up")
+        if len(sentences) <= WARM_SENTENCES:
+            self.embedder.embed_cached(sentences)

@@ -1,0 +1,63 @@
+"""Retrieving: dense (Chroma) and lexical (BM25) results fused by reciprocal rank fusion into Hits.
+
+The fusion is written here rather than taken from LangChain's EnsembleRetriever because that one
+returns bare documents: the per-retriever scores and ranks, which Hits carry to the answerer and
+the UI, are dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from app.embeddings import Embedder
+from app.lexical import LexicalIndex, tokens
+from app.records import Chunk, Hit
+from app.settings import Settings
+from app.store import Store
+
+
+def reciprocal_rank_fusion(dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]],
+                           k: int = 60) -> list[Hit]:
+    """Fuse two ranked lists; a chunk found by both keeps both scores and is listed once."""
+    hits: dict[str, Hit] = {}
+    for rank, (chunk, score) in enumerate(dense, start=1):
+        hit = hits.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
+        hit.score += 1.0 / (k + rank)
+        hit.dense_score, hit.dense_rank = score, rank
+    for rank, (chunk, score) in enumerate(lexical, start=1):
+        hit = hits.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
+        hit.score += 1.0 / (k + rank)
+        hit.lexical_score, hit.lexical_rank = score, rank
+    return sorted(hits.values(), key=lambda h: (-h.score, -(h.dense_score or 0.0)))
+
+
+class Retriever:
+    """Hybrid retrieval over one store; keeps BM25 in step with the store's generation."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._lexical: LexicalIndex | None = None
+        self._generation: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index, rebuilt from the store when another ingest changed it."""
+        with self._lock:
+            generation = self.store.generation()
+            if self._lexical is None or generation != self._generation:
+                self._lexical = LexicalIndex(self.store.chunks())
+                self._generation = generation
+            return self._lexical
+
+    def retrieve(self, query: str, k: int | None = None) -> tuple[list[Hit], list[float]]:
+        """Fused hits for a query, best first, and the query vector (the answerer reuses it)."""
+        s = self.settings
+        lexical = self.lexical
+        vector = self.embedder.embed_query(query)
+        dense = self.store.dense(vector, max(s.dense_k, k or 0))
+        sparse = lexical.search(lexical.correct(tokens(query)), max(s.lexical_k, k or 0))
+        hits = reciprocal_rank_fusion(dense, sparse, s.rrf_k)
+        return hits[: max(s.fused_k, k or 0)], vector

@@ -1,0 +1,65 @@
+"""The one settings object. Nothing else in Dossier reads the environment.
+
+Every field can be set as an environment variable with the ``DOSSIER_`` prefix
+(``DOSSIER_INDEX_DIR=/tmp/idx``) or in a ``.env`` file in the working directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Bump when the stored chunk layout changes, so an old index is rebuilt instead of misread.
+INDEX_SCHEMA = 1
+
+
+class Settings(BaseSettings):
+    """Configuration for every stage; built once at an entry point and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="DOSSIER_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Folder ingested when no path is given.")
+    index_dir: Path = Field(Path("index"), description="Folder of the embedded Chroma index.")
+    upload_dir: Path = Field(Path("uploads"), description="Where files uploaded in the UI are kept.")
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (http://host:8000); unset uses the embedded index."
+    )
+    collection: str = Field("dossier", description="Chroma collection name.")
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Sentence-transformers model: the packaged all-MiniLM-L6-v2, or a local folder.",
+    )
+    embedding_batch_size: int = Field(64, ge=1, description="Texts embedded per model call.")
+    chunk_size: int = Field(480, ge=100, description="Target chunk length in characters.")
+    chunk_overlap_sentences: int = Field(
+        1, ge=0, le=3, description="Sentences repeated at the start of the next chunk."
+    )
+    dense_k: int = Field(8, ge=1, description="Chunks taken from the vector search.")
+    lexical_k: int = Field(8, ge=1, description="Chunks taken from BM25.")
+    fused_k: int = Field(6, ge=1, description="Chunks kept after reciprocal rank fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    max_answer_sentences: int = Field(3, ge=1, description="Sentences in a plain answer.")
+    max_list_sentences: int = Field(5, ge=1, description="Sentences when a list is asked for.")
+    max_answer_words: int = Field(80, ge=20, description="Word budget of a plain answer.")
+    near_misses: int = Field(3, ge=0, description="Closest passages shown with an abstention.")
+    max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
+    host: str = Field("127.0.0.1", description="Address the web app binds to.")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the web app.")
+    auth: str | None = Field(None, description="'user:password' to require a login for UI and API.")
+    max_upload_mb: float = Field(20, gt=0, description="Largest file accepted by the upload box.")
+    queue_size: int = Field(32, ge=1, description="Requests waiting before 'busy' is returned.")
+    concurrency: int = Field(4, ge=1, description="Questions answered at the same time.")
+
+    def fingerprint(self) -> str:
+        """Hash of everything that shapes stored vectors; a change forces a rebuild."""
+        shaping = {
+            "schema": INDEX_SCHEMA,
+            "model": self.embedding_model,
+            "chunk_size": self.chunk_size,
+            "overlap": self.chunk_overlap_sentences,
+        }
+        return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]

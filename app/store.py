@@ -1,0 +1,205 @@
+"""Storing: chunks and their vectors in Chroma, embedded or on a server. The only chromadb import.
+
+Reads go through Chroma's own query API rather than langchain-chroma's vector store: on a
+collection configured through Chroma 1.x's ``configuration`` (cosine space), langchain-chroma's
+relevance scores came back as raw distances (0.005 for the closest match), and the scores are
+shown to users and fused here, so they must be right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+from urllib.parse import urlparse
+
+from app.records import Chunk, DossierError
+from app.settings import Settings
+
+PAGE_SIZE = 5000  # rows fetched per ``get`` so a large index never loads in one call
+
+
+class StoreError(DossierError):
+    """The index cannot be reached or used; the message says what to do."""
+
+
+@dataclass
+class DocState:
+    """What the index holds for one document, derived from its chunks' metadata."""
+
+    doc_id: str
+    source: str
+    title: str
+    publisher: str
+    published: str
+    doc_type: str
+    hashes: set[str] = field(default_factory=set)
+    chunk_ids: set[str] = field(default_factory=set)
+    expected: set[int] = field(default_factory=set)  # chunk counts the chunks say the document has
+
+
+def _client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        try:
+            client = chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                         ssl=url.scheme == "https", settings=chroma_settings)
+            client.heartbeat()
+        except Exception as err:  # chromadb raises ValueError, httpx errors, ...: all mean "unreachable"
+            raise StoreError(f"Chroma server at {settings.chroma_url} does not answer ({err})") from None
+        return client
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+
+
+def _to_meta(chunk: Chunk) -> dict:
+    # Chroma metadata values cannot be None: page 0 means "no page".
+    return {**chunk.meta, "doc_id": chunk.doc_id, "start": chunk.start, "end": chunk.end,
+            "page": chunk.page or 0}
+
+
+def _to_chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
+    doc_meta = {k: v for k, v in meta.items() if k not in ("start", "end", "page", "n_chunks")}
+    return Chunk(chunk_id, meta["doc_id"], text, int(meta["start"]), int(meta["end"]),
+                 int(meta.get("page") or 0) or None, doc_meta)
+
+
+class Store:
+    """The Chroma collection behind Dossier."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.location = settings.chroma_url or str(settings.index_dir.resolve())
+        self._client = None
+        self._collection = None
+
+    @property
+    def client(self):
+        """The Chroma client, connected on first use."""
+        if self._client is None:
+            self._client = _client(self.settings)
+        return self._client
+
+    def exists(self) -> bool:
+        """Whether an index has been built here."""
+        if not self.settings.chroma_url and not (self.settings.index_dir / "chroma.sqlite3").exists():
+            return False
+        return self.settings.collection in [c.name for c in self.client.list_collections()]
+
+    def info(self) -> dict:
+        """The collection's own metadata: fingerprint, model, generation."""
+        return dict(self.collection(create=False).metadata or {})
+
+    def collection(self, create: bool = False):
+        """The collection; raises StoreError when it is missing and not to be created."""
+        if self._collection is None:
+            if create:
+                self._collection = self.client.get_or_create_collection(
+                    self.settings.collection,
+                    metadata={"fingerprint": self.settings.fingerprint(),
+                              "model": self.settings.embedding_model, "generation": 0},
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+            elif not self.exists():
+                raise StoreError(f"no index at {self.location}: run 'dossier ingest' first")
+            else:
+                self._collection = self.client.get_collection(self.settings.collection)
+        return self._collection
+
+    def reset(self) -> None:
+        """Drop the collection (used when the model or chunking settings changed)."""
+        if self.settings.collection in [c.name for c in self.client.list_collections()]:
+            self.client.delete_collection(self.settings.collection)
+        self._collection = None
+
+    def bump_generation(self) -> int:
+        """Mark the index as changed so readers reload their lexical index."""
+        col = self.collection()
+        meta = dict(col.metadata or {})
+        meta["generation"] = int(meta.get("generation", 0)) + 1
+        col.modify(metadata=meta)
+        return meta["generation"]
+
+    def generation(self) -> int:
+        """A counter that changes whenever an ingest changed the index."""
+        col = self.client.get_collection(self.settings.collection)
+        return int((col.metadata or {}).get("generation", 0))
+
+    def _pages(self, include: list[str], where: dict | None = None) -> Iterable[tuple[str, dict, str | None]]:
+        col = self.collection()
+        offset = 0
+        while True:
+            got = col.get(include=include, where=where, limit=PAGE_SIZE, offset=offset)
+            docs = got.get("documents") or [None] * len(got["ids"])
+            yield from zip(got["ids"], got["metadatas"], docs)
+            if len(got["ids"]) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def doc_states(self) -> dict[str, DocState]:
+        """Per document: its sources, content hashes and chunk ids, read from the chunks."""
+        states: dict[str, DocState] = {}
+        for chunk_id, meta, _ in self._pages(["metadatas"]):
+            state = states.setdefault(meta["doc_id"], DocState(
+                meta["doc_id"], meta.get("source", ""), meta.get("title", ""), meta.get("publisher", ""),
+                meta.get("published", ""), meta.get("doc_type", "")))
+            state.hashes.add(meta.get("doc_hash", ""))
+            state.chunk_ids.add(chunk_id)
+            state.expected.add(int(meta.get("n_chunks", -1)))
+        return states
+
+    def chunks(self, doc_id: str | None = None) -> list[Chunk]:
+        """Every stored chunk (of one document, if given), in document order."""
+        where = {"doc_id": doc_id} if doc_id else None
+        out = [_to_chunk(i, text or "", meta) for i, meta, text in self._pages(["metadatas", "documents"], where)]
+        return sorted(out, key=lambda c: (c.doc_id, c.start))
+
+    def upsert(self, chunks: list[Chunk], embed: Callable[[list[str]], list[list[float]]],
+               batch: int = 256, progress: Callable[[int], None] | None = None) -> int:
+        """Write chunks; vectors already stored under the same id are reused, not recomputed.
+
+        Returns how many chunks were embedded. Chunk ids hash their content, so an id found in
+        the store has the same text and its vector is still right even if its offsets moved.
+        """
+        col = self.collection(create=True)
+        embedded = 0
+        for i in range(0, len(chunks), batch):
+            part = chunks[i:i + batch]
+            ids = [c.chunk_id for c in part]
+            known = col.get(ids=ids, include=["embeddings"])
+            vectors = {cid: list(v) for cid, v in zip(known["ids"], known["embeddings"])}
+            todo = [c for c in part if c.chunk_id not in vectors]
+            for chunk, vector in zip(todo, embed([c.text for c in todo])):
+                vectors[chunk.chunk_id] = vector
+            embedded += len(todo)
+            col.upsert(ids=ids, embeddings=[vectors[i] for i in ids], documents=[c.text for c in part],
+                       metadatas=[_to_meta(c) for c in part])
+            if progress:
+                progress(len(part))
+        return embedded
+
+    def delete(self, chunk_ids: Iterable[str]) -> None:
+        """Remove chunks by id."""
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), PAGE_SIZE):
+            self.collection().delete(ids=ids[i:i + PAGE_SIZE])
+
+    def dense(self, vector: list[float], k: int) -> list[tuple[Chunk, float]]:
+        """The k chunks nearest the vector, with cosine similarity."""
+        col = self.collection()
+        res = col.query(query_embeddings=[vector], n_results=k, include=["documents", "metadatas", "distances"])
+        return [(_to_chunk(i, text, meta), 1.0 - float(dist)) for i, text, meta, dist in
+                zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])]
+
+    def count(self) -> int:
+        """Number of stored chunks."""
+        return self.collection().count()
+
+    def langchain_vectorstore(self, embeddings):
+        """The same collection as a LangChain vector store (used by the eval baseline)."""
+        from langchain_chroma import Chroma
+
+        return Chroma(client=self.client, collection_name=self.settings.collection, embedding_function=embeddings)
