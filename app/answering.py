@@ -13,16 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.chunking import split_sentences
-from app.lexical import LexicalIndex, stem, tokens, words
+from app.lexical import FRAMING, STOPWORDS, LexicalIndex, stem, tokens, words
 from app.records import Answer, Citation, Hit
 from app.settings import Settings
 
 # Weights and floors, tuned on evals/qa.jsonl (see evals/README.md for the figures).
-W_SEMANTIC, W_LEXICAL, W_CUE, W_RANK = 0.55, 0.30, 0.10, 0.05
-MIN_SEMANTIC = 0.30  # below this the best sentence is not about the question at all
+W_SEMANTIC, W_DENSE, W_LEXICAL, W_CONTEXT, W_CUE = 0.40, 0.15, 0.25, 0.10, 0.10
+MIN_SEMANTIC = 0.25  # below this no retrieved sentence is about the question
 MIN_EVIDENCE = 0.42  # floor of the combined score of the best sentence
 MIN_COVERAGE = 0.34  # share of the question's weighted terms found near the best sentence
 FOLLOW_RATIO = 0.80  # a further sentence must score this share of the best one
+LIST_FOLLOW_RATIO = 0.70  # lists gather more of the nearby items
 PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instruction|rule|prompt|guideline|previous|above|system)"
@@ -35,8 +36,10 @@ CUES = {
                         r"billion|several)\b", re.I),
     "who": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\b(spokes\w+|secretary|chairman|official\w*|president|"
                       r"administration|department|company|companies|firm\w*)\b"),
-    "why": re.compile(r"\b(because|for|saying|said|says|citing|over|due|support\w*|responsible|accus\w*|role|"
-                      r"as part of|in order to|abuse\w*)\b", re.I),
+    "why": re.compile(r"\b(because|due to|citing|said|saying|says|accus\w*|alleg\w*|for (its|their)|"
+                      r"responsible for|in connection with|as part of)\b", re.I),
+    "say": re.compile(r"\b(said|says|saying|wrote|statement|email)\b|[“\"]"),
+    "author": re.compile(r"^By\s+[A-Z]"),
     "where": re.compile(r"\b(in|at|based|region|province|city|country)\b"),
     "list": re.compile(r",.*\b(and|or)\b|\b(including|include|includes)\b"),
 }
@@ -53,12 +56,17 @@ class Candidate:
     score: float = 0.0
     semantic: float = 0.0
     lexical: float = 0.0
+    context: float = 0.0  # share of the question's weighted terms in the chunk and its title
     stems: frozenset = frozenset()
 
 
 def question_type(question: str) -> str:
     """A coarse type that says what kind of sentence answers the question."""
     q = question.lower().strip()
+    if re.search(r"\b(who wrote|author|written by|reporter|journalist|byline)\b", q):
+        return "author"
+    if re.match(r"^(what|how) (did|does|do|has|have) .+\b(say|said|respond|reply|react|write|state|comment)\b", q):
+        return "say"
     if re.match(r"^(when|what (year|date|day|month|time))\b", q) or "how long" in q:
         return "when"
     if re.match(r"^how (many|much)\b", q) or re.search(r"\b(number of|how many|how much)\b", q):
@@ -81,6 +89,8 @@ def entities(question: str) -> list[str]:
     found = []
     for i, word in enumerate(words(question)):
         if word.lower() in {"i", "u", "s"}:
+            continue
+        if word.lower() in STOPWORDS:
             continue
         if (i > 0 and word[0].isupper()) or any(ch.isdigit() for ch in word) or (word.isupper() and len(word) > 1):
             found.append(word)
@@ -118,7 +128,7 @@ class Answerer:
         cands = self.candidates(hits)
         if not cands:
             return self._abstain(question, query, hits, cands, None)
-        q_tokens = list(dict.fromkeys(lexical.correct(tokens(query))))
+        q_tokens = [t for t in dict.fromkeys(lexical.correct(tokens(query))) if t not in FRAMING]
         weights = {t: (lexical.idf(t) or 0.0) for t in q_tokens}
         missing = [t for t in q_tokens if weights[t] == 0.0]
         top_idf = max([w for w in weights.values() if w] or [1.0])
@@ -127,39 +137,60 @@ class Answerer:
         total = sum(weights.values()) or 1.0
         qtype = question_type(query)
         sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
-        best_fused = max(h.score for h in hits) or 1.0
+        cue = CUES.get(qtype)
+        contexts: dict[str, frozenset] = {}
         for cand, sim in zip(cands, sims):
+            chunk = cand.hit.chunk
+            if chunk.chunk_id not in contexts:
+                contexts[chunk.chunk_id] = frozenset(tokens(chunk.text + " " + chunk.meta.get("title", "")))
             cand.semantic = float(sim)
             cand.lexical = sum(weights[t] for t in q_tokens if t in cand.stems) / total
-            cue = CUES.get("count" if qtype == "count" else qtype)
-            has_cue = 1.0 if cue is not None and cue.search(cand.text) else (0.5 if cue is None else 0.0)
-            cand.score = (W_SEMANTIC * cand.semantic + W_LEXICAL * cand.lexical + W_CUE * has_cue
-                          + W_RANK * cand.hit.score / best_fused)
+            cand.context = sum(weights[t] for t in q_tokens if t in contexts[chunk.chunk_id]) / total
+            dense = cand.hit.dense_score if cand.hit.dense_score is not None else cand.semantic
+            has_cue = 0.5 if cue is None else float(bool(cue.search(cand.text)))
+            # A byline is the whole answer to "who wrote it?", whatever else scores.
+            w_cue = 1.0 if qtype == "author" else W_CUE
+            cand.score = (W_SEMANTIC * cand.semantic + W_DENSE * dense + W_LEXICAL * cand.lexical
+                          + W_CONTEXT * cand.context + w_cue * has_cue)
         ranked = sorted(cands, key=lambda c: (-c.score, c.start))
-        self.debug = (ranked, qtype)
+        hits = self._rerank(hits, ranked)
         best = ranked[0]
-        context = frozenset(tokens(best.hit.chunk.text))
-        coverage = sum(weights[t] for t in q_tokens if t in context) / total
-        unknown = self._unknown_entities(question, lexical)
+        diagnostics = {"type": qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
+                       "coverage": round(best.context, 3), "missing_terms": missing}
+        unknown = self._unknown_entities(question, lexical) + [
+            w for w in words(question) if stem(w) in missing and w.lower() not in STOPWORDS]
         if unknown:
-            reason = f"The sources don't mention {', '.join(unknown)}, so they don't answer this."
-            return self._abstain(question, query, hits, ranked, reason)
-        if best.semantic < MIN_SEMANTIC or best.score < MIN_EVIDENCE or coverage < MIN_COVERAGE:
-            return self._abstain(question, query, hits, ranked, None)
+            reason = (f"The sources don't mention {', '.join(dict.fromkeys(unknown))}, so they don't answer this. "
+                      "The closest passages are listed below.")
+            return self._abstain(question, query, hits, ranked, reason, diagnostics)
+        top_semantic = max(c.semantic for c in cands)
+        weak = top_semantic < MIN_SEMANTIC and best.lexical < 0.5
+        byline = qtype == "author" and CUES["author"].search(best.text)
+        if not byline and (weak or best.score < MIN_EVIDENCE or best.context < MIN_COVERAGE):
+            return self._abstain(question, query, hits, ranked, None, diagnostics)
         chosen = self._select(ranked, qtype)
-        return self._compose(question, query, hits, chosen)
+        answer = self._compose(question, query, hits, chosen)
+        answer.diagnostics = diagnostics
+        return answer
 
-    def _unknown_entities(self, question: str, lexical: LexicalIndex) -> list[str]:
+    @staticmethod
+    def _rerank(hits: list[Hit], ranked: list[Candidate]) -> list[Hit]:
+        """Hits ordered by their best sentence: the answerer acts as a sentence-level re-ranker."""
+        order: dict[str, int] = {}
+        for i, cand in enumerate(ranked):
+            order.setdefault(cand.hit.chunk.chunk_id, i)
+        return sorted(hits, key=lambda h: order.get(h.chunk.chunk_id, len(ranked)))
+
+    @staticmethod
+    def _unknown_entities(question: str, lexical: LexicalIndex) -> list[str]:
         """Names or numbers in the user's question that no indexed passage contains."""
         unknown = []
         for name in entities(question):
             t = stem(name)
-            if t in lexical.vocabulary or t.lower() in lexical.vocabulary:
-                continue
-            if lexical.correct([t])[0] in lexical.vocabulary:
+            if t in lexical.all_stems or lexical.correct([t])[0] in lexical.vocabulary:
                 continue
             unknown.append(name)
-        return unknown
+        return list(dict.fromkeys(unknown))
 
     def _select(self, ranked: list[Candidate], qtype: str) -> list[Candidate]:
         s = self.settings
@@ -171,7 +202,7 @@ class Answerer:
         used = len(best.text.split())
         covered = set(best.stems)
         for cand in ranked[1:]:
-            if len(chosen) >= limit or cand.score < FOLLOW_RATIO * best.score:
+            if len(chosen) >= limit or cand.score < (LIST_FOLLOW_RATIO if is_list else FOLLOW_RATIO) * best.score:
                 break
             n_words = len(cand.text.split())
             overlap = len(cand.stems & covered) / max(1, len(cand.stems))
@@ -211,7 +242,7 @@ class Answerer:
         text = " ".join(f"{c.sentence} [{c.marker}]" for c in citations)
         return Answer(question, query, text, False, citations, [], hits=hits)
 
-    def _abstain(self, question, query, hits, ranked, reason) -> Answer:
+    def _abstain(self, question, query, hits, ranked, reason, diagnostics=None) -> Answer:
         """A plain 'the sources don't say' with the closest passages, none shown as support."""
         text = reason or "The sources don't say. The closest passages are listed below, but none of them answers this."
         near, seen = [], set()
@@ -228,4 +259,4 @@ class Answerer:
                 if first:
                     cand = Candidate(hit, first[0].start, first[0].end, first[0].text)
                     near.append(self._citation(len(near) + 1, cand))
-        return Answer(question, query, text, True, [], near, hits=hits)
+        return Answer(question, query, text, True, [], near, hits=hits, diagnostics=diagnostics or {})

@@ -31,9 +31,27 @@ def validate_history(history) -> list[dict]:
     return history
 
 
+NAME = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
+ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Post|Project|Exchange|Commission)\b")
+PLURAL = re.compile(r"\b(they|them|their|theirs)\b", re.I)
+
+
+def _names(text: str, skip_first: bool = True) -> list[str]:
+    """Capitalised phrases of a text ("Shohrat Zakir"), leaving out each sentence's first word."""
+    found = []
+    for match in NAME.finditer(text):
+        phrase = match.group(0)
+        before = text[:match.start()].rstrip()
+        if skip_first and (not before or before[-1] in ".?!\"“"):
+            phrase = phrase.split(" ", 1)[1] if " " in phrase else ""
+        if phrase and phrase.lower() not in WH:
+            found.append(phrase)
+    return found
+
+
 def _subject(question: str) -> str | None:
-    """The main name a question is about: its first capitalised word after the first."""
-    names = [w for i, w in enumerate(words(question)) if i > 0 and w[0].isupper() and w.lower() not in WH]
+    """The main name a question is about: its first capitalised phrase after the first word."""
+    names = _names(question)
     return names[0] if names else None
 
 
@@ -56,9 +74,14 @@ def standalone_query(question: str, history: list[dict]) -> str:
     short = len(words(question)) <= 3
     if not ANAPHORA.search(question) and not short and not about:
         return question
-    if subject and re.search(r"\b(it|its|the company|the firm)\b", question, re.I):
+    if subject and re.search(r"\b(it|its|the company|the firm)\b", question, re.I) and not PLURAL.search(question):
         swapped = re.sub(r"\bits\b", f"{subject}'s", question, count=1, flags=re.I)
-        swapped = re.sub(r"\b(it|the company|the firm)\b", subject, swapped, count=1, flags=re.I)
-        return swapped
-    topic = _topic(last)
-    return f"{question} ({topic})" if topic else question
+        return re.sub(r"\b(it|the company|the firm)\b", subject, swapped, count=1, flags=re.I)
+    context = [_topic(last)]
+    replies = [t["content"] for t in history if t["role"] == "assistant"]
+    if PLURAL.search(question) and replies:  # "they" most often means the people just named
+        people = [n for n in _names(re.sub(r"\[\d+\]", "", replies[-1]))
+                  if " " in n and not ORG_WORDS.search(n)]
+        context += list(dict.fromkeys(people))
+    context = [c for c in context if c]
+    return f"{question} ({'; '.join(context)})" if context else question

@@ -167,7 +167,7 @@ def run(pipeline: Pipeline, cases: list[Case]) -> list[dict]:
         answer = pipeline.ask(case.question, case.history)
         retrieved = [h.chunk.chunk_id for h in answer.hits]
         rows.append({"id": case.id, **answer.to_json(), "retrieved": retrieved,
-                     "citation_valid": citations_valid(answer, texts),
+                     "citation_valid": citations_valid(answer, texts), "diagnostics": answer.diagnostics,
                      "verdict": judge(case, answer, retrieved, chunks)})
     return rows
 

@@ -22,10 +22,29 @@ have having he her here hers herself him himself his how i if in into is it its 
 most my myself no nor not now of off on once only or other our ours ourselves out over own same she
 should so some such than that the their theirs them themselves then there these they this those
 through to too under until up very was we were what when where which while who whom why will with
-would you your yours yourself yourselves also did does tell say says said give list name according
+would you your yours yourself yourselves also did does tell say says said
 many much whose within upon yes there's what's who's it's anything something thing things
+article according
+""".split())
+# Words that frame a question rather than name its subject ("what happened to", "how long",
+# "what position does X hold"): they are not expected to occur in the answer.
+_FRAMING_WORDS = ("""
+happen give affect effect impact reason hold mean describe explain know kind type make get take
+long result purpose cause consequence detail information position job role way go come
+respond reply react comment response
 """.split())
 WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+# Spellings folded to one token before matching, so "US", "U.S." and "United States" meet.
+ALIASES = [
+    (re.compile(r"\bU\.S\.(?:A\.)?|\bUSA\b|\bUnited States\b"), " US "),
+    (re.compile(r"\bU\.K\.|\bUnited Kingdom\b|\bBritain\b"), " UK "),
+    (re.compile(r"\bE\.U\.|\bEuropean Union\b"), " EU "),
+    (re.compile(r"\binitial public offering\b", re.I), " IPO "),
+]
+# General-English synonyms a question may use for a word the sources use (one canonical stem each).
+SYNONYMS = {"prohibit": "ban", "bar": "ban", "barr": "ban", "forbid": "ban", "blacklist": "ban",
+            "firm": "company", "business": "company", "nation": "country", "individual": "people",
+            "person": "people", "reply": "respond", "react": "respond", "response": "respond", "statement": "say"}
 
 
 @lru_cache(maxsize=50000)
@@ -36,7 +55,9 @@ def stem(word: str) -> str:
         w = w[:-2]
     if len(w) <= 3 or w.isdigit():
         return w
-    for suffix, repl in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+    for suffix, repl in (("ations", ""), ("ation", ""), ("ments", ""), ("ment", ""), ("ical", "ic"),
+                         ("itions", "it"), ("ition", "it"),
+                         ("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
             w = w[: len(w) - len(suffix)] + repl
             if suffix in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
@@ -45,14 +66,34 @@ def stem(word: str) -> str:
     return w
 
 
+def fold(text: str) -> str:
+    """The text with aliased spellings folded (U.S. -> US)."""
+    for pattern, repl in ALIASES:
+        text = pattern.sub(repl, text)
+    return text
+
+
+FRAMING = frozenset(stem(w) for w in _FRAMING_WORDS)
+
+
 def words(text: str) -> list[str]:
-    """The words of a text, as written."""
-    return WORD.findall(text)
+    """The words of a text, aliases folded."""
+    return WORD.findall(fold(text))
 
 
 def tokens(text: str) -> list[str]:
-    """Stemmed content tokens of a text (stopwords dropped)."""
-    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS]
+    """Stemmed content tokens of a text (stopwords dropped, synonyms mapped)."""
+    out = []
+    for w in words(text):
+        if w.lower() not in STOPWORDS:
+            t = stem(w)
+            out.append(SYNONYMS.get(t, t))
+    return out
+
+
+def all_stems(text: str) -> set[str]:
+    """Every stem of a text, stopwords included (for checking that a name occurs at all)."""
+    return {stem(w) for w in words(text)}
 
 
 class LexicalIndex:
@@ -62,6 +103,7 @@ class LexicalIndex:
         self.chunks = chunks
         docs = [tokens(c.text) for c in chunks]
         self.vocabulary = {t for doc in docs for t in doc}
+        self.all_stems = set().union(*(all_stems(c.text + " " + c.meta.get("title", "")) for c in chunks))
         self.doc_freq: dict[str, int] = {}
         for doc in docs:
             for t in set(doc):
@@ -72,7 +114,7 @@ class LexicalIndex:
         """Replace tokens unknown to the corpus by a close known one (typos: 'sensetme')."""
         out = []
         for t in query_tokens:
-            if t in self.vocabulary or t.isdigit() or len(t) < 4:
+            if t in self.vocabulary or t.isdigit() or len(t) < 6:  # short words: too many near misses
                 out.append(t)
                 continue
             close = difflib.get_close_matches(t, self.vocabulary, n=1, cutoff=0.8)

@@ -121,6 +121,7 @@ class Answer:
     near_misses: list[Citation] = field(default_factory=list)
     latency_ms: float = 0.0
     hits: list[Hit] = field(default_factory=list, repr=False)
+    diagnostics: dict = field(default_factory=dict, repr=False)  # scores behind the decision
 
     def to_json(self) -> dict:
         """The record printed by ``dossier ask --json`` and returned by ``POST /api/ask``."""

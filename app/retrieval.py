@@ -7,13 +7,34 @@ the UI, are dropped.
 
 from __future__ import annotations
 
+import re
 import threading
 
 from app.embeddings import Embedder
-from app.lexical import LexicalIndex, tokens
+from app.lexical import FRAMING, LexicalIndex, tokens
 from app.records import Chunk, Hit
 from app.settings import Settings
 from app.store import Store
+
+
+AUTHOR_QUESTION = re.compile(r"\b(who wrote|author|written by|reporter|journalist|byline)\b", re.I)
+BYLINE = re.compile(r"(^|\n)By [A-Z]")
+LEXICAL_FLOOR = 0.25  # BM25 results below this share of the best score are dropped before fusion
+DENSE_MARGIN = 0.25  # vector results this far below the best similarity are dropped before fusion
+
+
+def trim(results: list[tuple[Chunk, float]], floor: float | None = None, margin: float | None = None):
+    """Drop the tail of a ranked list that is far from its best result.
+
+    Rank fusion alone rewards a chunk for appearing in both lists however low, so in a small
+    corpus a weak chunk found by both would outrank a chunk that one method finds far ahead.
+    """
+    if not results:
+        return results
+    best = results[0][1]
+    if floor is not None:
+        return [(c, s) for c, s in results if s >= floor * best]
+    return [(c, s) for c, s in results if s >= best - margin]
 
 
 def reciprocal_rank_fusion(dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]],
@@ -58,6 +79,11 @@ class Retriever:
         lexical = self.lexical
         vector = self.embedder.embed_query(query)
         dense = self.store.dense(vector, max(s.dense_k, k or 0))
-        sparse = lexical.search(lexical.correct(tokens(query)), max(s.lexical_k, k or 0))
-        hits = reciprocal_rank_fusion(dense, sparse, s.rrf_k)
+        terms = [t for t in lexical.correct(tokens(query)) if t not in FRAMING]
+        sparse = lexical.search(terms, max(s.lexical_k, k or 0))
+        sparse = trim(sparse, floor=LEXICAL_FLOOR)
+        if AUTHOR_QUESTION.search(query):
+            # Bylines ("By Jeanne Whalen") share no words with "who wrote this?": rank them first.
+            sparse = [(c, 1.0) for c in lexical.chunks if BYLINE.search(c.text)] + sparse
+        hits = reciprocal_rank_fusion(trim(dense, margin=DENSE_MARGIN), sparse, s.rrf_k)
         return hits[: max(s.fused_k, k or 0)], vector

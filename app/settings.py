@@ -14,7 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Bump when the stored chunk layout changes, so an old index is rebuilt instead of misread.
-INDEX_SCHEMA = 1
+INDEX_SCHEMA = 3
 
 
 class Settings(BaseSettings):
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     )
     dense_k: int = Field(8, ge=1, description="Chunks taken from the vector search.")
     lexical_k: int = Field(8, ge=1, description="Chunks taken from BM25.")
-    fused_k: int = Field(6, ge=1, description="Chunks kept after reciprocal rank fusion.")
+    fused_k: int = Field(10, ge=1, description="Chunks kept after fusion; the answerer re-ranks them.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     max_answer_sentences: int = Field(3, ge=1, description="Sentences in a plain answer.")
     max_list_sentences: int = Field(5, ge=1, description="Sentences when a list is asked for.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 from urllib.parse import urlparse
 
-from app.records import Chunk, DossierError
+from app.records import Chunk, DossierError, content_hash
 from app.settings import Settings
 
 PAGE_SIZE = 5000  # rows fetched per ``get`` so a large index never loads in one call
@@ -55,14 +55,24 @@ def _client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
 
 
+def embedded_text(chunk: Chunk) -> str:
+    """What the model embeds for a chunk.
+
+    The chunk text alone: a title header in front (tried) made every chunk of a one-document
+    corpus look alike to the model and lowered recall on evals/qa.jsonl. Kept as one function,
+    with its hash stored, so a change here re-embeds exactly what it affects.
+    """
+    return chunk.text
+
+
 def _to_meta(chunk: Chunk) -> dict:
     # Chroma metadata values cannot be None: page 0 means "no page".
     return {**chunk.meta, "doc_id": chunk.doc_id, "start": chunk.start, "end": chunk.end,
-            "page": chunk.page or 0}
+            "page": chunk.page or 0, "embed_hash": content_hash(embedded_text(chunk))}
 
 
 def _to_chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
-    doc_meta = {k: v for k, v in meta.items() if k not in ("start", "end", "page", "n_chunks")}
+    doc_meta = {k: v for k, v in meta.items() if k not in ("start", "end", "page", "n_chunks", "embed_hash")}
     return Chunk(chunk_id, meta["doc_id"], text, int(meta["start"]), int(meta["end"]),
                  int(meta.get("page") or 0) or None, doc_meta)
 
@@ -161,18 +171,20 @@ class Store:
                batch: int = 256, progress: Callable[[int], None] | None = None) -> int:
         """Write chunks; vectors already stored under the same id are reused, not recomputed.
 
-        Returns how many chunks were embedded. Chunk ids hash their content, so an id found in
-        the store has the same text and its vector is still right even if its offsets moved.
+        Returns how many chunks were embedded. A stored vector is reused when the text it was
+        computed from (chunk and title) is unchanged, even if the chunk's offsets moved.
         """
         col = self.collection(create=True)
         embedded = 0
         for i in range(0, len(chunks), batch):
             part = chunks[i:i + batch]
             ids = [c.chunk_id for c in part]
-            known = col.get(ids=ids, include=["embeddings"])
-            vectors = {cid: list(v) for cid, v in zip(known["ids"], known["embeddings"])}
+            known = col.get(ids=ids, include=["embeddings", "metadatas"])
+            wanted = {c.chunk_id: content_hash(embedded_text(c)) for c in part}
+            vectors = {cid: list(v) for cid, v, m in zip(known["ids"], known["embeddings"], known["metadatas"])
+                       if m.get("embed_hash") == wanted[cid]}
             todo = [c for c in part if c.chunk_id not in vectors]
-            for chunk, vector in zip(todo, embed([c.text for c in todo])):
+            for chunk, vector in zip(todo, embed([embedded_text(c) for c in todo])):
                 vectors[chunk.chunk_id] = vector
             embedded += len(todo)
             col.upsert(ids=ids, embeddings=[vectors[i] for i in ids], documents=[c.text for c in part],
