@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
 from pathlib import Path
 
-from app.records import Answer, DossierError
+from app import render
+from app.records import DossierError
+from pydantic import ValidationError
+
 from app.settings import Settings
 
 COMMANDS = {
@@ -54,26 +56,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def render(answer: Answer) -> str:
-    """An answer as readable text with its sources listed."""
-    lines = []
-    if answer.standalone_query != answer.question:
-        lines.append(f"(searched for: {answer.standalone_query})\n")
-    lines.append(textwrap.fill(answer.answer, 100))
-    cited = answer.near_misses if answer.abstained else answer.citations
-    if cited:
-        lines.append("\nClosest passages (they do not answer the question):" if answer.abstained else "\nSources:")
-    for c in cited:
-        where = ", ".join(x for x in [c.publisher, c.published, f"p. {c.page}" if c.page else ""] if x)
-        label = f"[{c.marker}]" if not answer.abstained else f"({c.marker})"
-        lines.append(f"{label} {c.title}" + (f" ({where})" if where else ""))
-        if c.url:
-            lines.append(f"    {c.url}")
-        lines.append(textwrap.fill(f"“{c.sentence}”", 96, initial_indent="    ", subsequent_indent="    "))
-        lines.append(f"    chunk {c.chunk_id}, characters {c.start}-{c.end}")
-    return "\n".join(lines)
-
-
 def _history(path: Path | None) -> list:
     if path is None:
         return []
@@ -108,7 +90,7 @@ def run(argv: list[str] | None = None) -> int:
         return 0 if not report.errors else 2
     if args.command == "ask":
         answer = pipeline.ask(args.question, _history(args.history))
-        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) if args.json else render(answer))
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) if args.json else render.text(answer))
         return 0
     stats = pipeline.stats()
     if args.json:
@@ -127,6 +109,10 @@ def main(argv: list[str] | None = None) -> None:
         code = run(argv)
     except DossierError as err:
         print(f"dossier: error: {err}", file=sys.stderr)
+        code = 1
+    except ValidationError as err:  # a DOSSIER_ variable with a bad value
+        problems = "; ".join(f"DOSSIER_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors())
+        print(f"dossier: error: bad setting: {problems}", file=sys.stderr)
         code = 1
     except KeyboardInterrupt:
         code = 130

@@ -1,0 +1,115 @@
+"""Rendering an Answer for people: terminal text, chat HTML, the sources panel, Markdown export.
+
+Document text is always escaped: a source containing ``<script>`` shows as text, never runs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+
+from app.records import Answer, Citation
+
+TYPE_LABELS = {"news_article": "news article", "official_statement": "official statement"}
+
+
+def _where(c: Citation) -> str:
+    parts = [c.publisher, c.published, TYPE_LABELS.get(c.doc_type, c.doc_type.replace("_", " ")),
+             f"p. {c.page}" if c.page else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def text(answer: Answer) -> str:
+    """An answer as readable terminal text with its sources listed."""
+    lines = []
+    if answer.standalone_query != answer.question:
+        lines.append(f"(searched for: {answer.standalone_query})\n")
+    lines.append(textwrap.fill(answer.answer, 100))
+    cited = answer.near_misses if answer.abstained else answer.citations
+    if cited:
+        lines.append("\nClosest passages (they do not answer the question):" if answer.abstained else "\nSources:")
+    for c in cited:
+        label = f"({c.marker})" if answer.abstained else f"[{c.marker}]"
+        lines.append(f"{label} {c.title} ({_where(c)})")
+        if c.url:
+            lines.append(f"    {c.url}")
+        lines.append(textwrap.fill(f"“{c.sentence}”", 96, initial_indent="    ", subsequent_indent="    "))
+        lines.append(f"    chunk {c.chunk_id}, characters {c.start}-{c.end}")
+    return "\n".join(lines)
+
+
+def chat_html(answer: Answer, turn: int, upto: int | None = None) -> str:
+    """The chat bubble: escaped sentences, markers that link to the sources panel.
+
+    ``upto`` cuts the answer after that many characters of prose, for streaming.
+    """
+    head = ""
+    if answer.standalone_query != answer.question:
+        head = f'<div class="searched">Searched for: {html.escape(answer.standalone_query)}</div>'
+    if answer.abstained:
+        body = html.escape(answer.answer if upto is None else answer.answer[:upto])
+        return f'{head}<div class="abstain">{body}</div>'
+    parts, used = [], 0
+    for c in answer.citations:
+        sentence = c.sentence
+        if upto is not None and used + len(sentence) > upto:
+            parts.append(html.escape(sentence[: max(0, upto - used)]))
+            break
+        used += len(sentence)
+        parts.append(f'{html.escape(sentence)} <a href="#src-{turn}-{c.marker}" class="cite" '
+                     f'title="{html.escape(c.title)}">[{c.marker}]</a>')
+    return head + " ".join(parts)
+
+
+def _passage(c: Citation) -> str:
+    local = c.text.find(c.sentence)
+    if local < 0:
+        return html.escape(c.text)
+    end = local + len(c.sentence)
+    return (html.escape(c.text[:local]) + "<mark>" + html.escape(c.sentence) + "</mark>"
+            + html.escape(c.text[end:]))
+
+
+def sources_html(turns: list[tuple[str, Answer]]) -> str:
+    """The sources panel: newest question first, each citation with its passage highlighted."""
+    if not turns:
+        return '<div class="sources-empty">Sources for each answer appear here.</div>'
+    blocks = []
+    for turn in range(len(turns), 0, -1):
+        question, answer = turns[turn - 1]
+        cited = answer.near_misses if answer.abstained else answer.citations
+        label = ("Closest passages — these do not answer the question" if answer.abstained else "Sources")
+        items = []
+        for c in cited:
+            link = (f' · <a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">original</a>'
+                    if c.url.startswith(("http://", "https://")) else "")
+            marker = f"({c.marker})" if answer.abstained else f"[{c.marker}]"
+            items.append(
+                f'<div class="source{" near" if answer.abstained else ""}" id="src-{turn}-{c.marker}">'
+                f'<div class="src-title">{marker} {html.escape(c.title)}</div>'
+                f'<div class="src-meta">{html.escape(_where(c))}{link}</div>'
+                f'<blockquote>{_passage(c)}</blockquote></div>')
+        blocks.append(f'<section class="turn"><h4>Q{turn}: {html.escape(question)}</h4>'
+                      f'<div class="src-label">{label}</div>{"".join(items) or "<p>No passages.</p>"}</section>')
+    return "".join(blocks)
+
+
+def markdown(turns: list[tuple[str, Answer]]) -> str:
+    """A conversation as Markdown, each answer followed by its quoted, dated, linked sources."""
+    out = ["# Dossier conversation", ""]
+    for i, (question, answer) in enumerate(turns, start=1):
+        out += [f"## Q{i}: {question}", ""]
+        if answer.standalone_query != question:
+            out += [f"_Searched for: {answer.standalone_query}_", ""]
+        out += [answer.answer, ""]
+        cited = answer.near_misses if answer.abstained else answer.citations
+        if cited:
+            out += ["Closest passages (not an answer):" if answer.abstained else "Sources:", ""]
+        for c in cited:
+            label = f"({c.marker})" if answer.abstained else f"[{c.marker}]"
+            title = f"[{c.title}]({c.url})" if c.url else c.title
+            quote = re.sub(r"\s+", " ", c.sentence)
+            out += [f"- {label} {title}, {_where(c)}", f"  > {quote}"]
+        out.append("")
+    return "\n".join(out)
