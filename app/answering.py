@@ -24,6 +24,7 @@ MIN_EVIDENCE = 0.42  # floor of the combined score of the best sentence
 MIN_COVERAGE = 0.34  # share of the question's weighted terms found near the best sentence
 FOLLOW_RATIO = 0.80  # a further sentence must score this share of the best one
 LIST_FOLLOW_RATIO = 0.70  # lists gather more of the nearby items
+REPEAT_PENALTY = 0.6  # a sentence the assistant already gave in this conversation
 PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instruction|rule|prompt|guideline|previous|above|system)"
@@ -120,8 +121,13 @@ class Answerer:
                     seen[key] = Candidate(hit, s.start, s.end, s.text, stems=frozenset(tokens(s.text)))
         return list(seen.values())
 
-    def answer(self, question: str, query: str, hits: list[Hit], query_vector, lexical: LexicalIndex) -> Answer:
-        """The extractive answer to ``query`` (the standalone form of ``question``)."""
+    def answer(self, question: str, query: str, hits: list[Hit], query_vector, lexical: LexicalIndex,
+               said: str = "") -> Answer:
+        """The extractive answer to ``query`` (the standalone form of ``question``).
+
+        ``said`` is what the assistant already answered in this conversation: a follow-up asks for
+        something new, so sentences found there rank below fresh ones.
+        """
         if INJECTION.search(question):
             return self._abstain(question, query, hits, [], "I answer only from the sources and do not follow "
                                  "instructions given in a question, so I won't do that.")
@@ -152,6 +158,8 @@ class Answerer:
             w_cue = 1.0 if qtype == "author" else W_CUE
             cand.score = (W_SEMANTIC * cand.semantic + W_DENSE * dense + W_LEXICAL * cand.lexical
                           + W_CONTEXT * cand.context + w_cue * has_cue)
+            if said and cand.text in said:
+                cand.score *= REPEAT_PENALTY
         ranked = sorted(cands, key=lambda c: (-c.score, c.start))
         hits = self._rerank(hits, ranked)
         best = ranked[0]

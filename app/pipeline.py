@@ -50,7 +50,8 @@ class Pipeline:
         history = validate_history(history)
         query = standalone_query(question, history)
         hits, vector = self.retriever.retrieve(query)
-        answer = self.answerer.answer(question, query, hits, vector, self.retriever.lexical)
+        said = " ".join(t["content"] for t in history if t["role"] == "assistant")
+        answer = self.answerer.answer(question, query, hits, vector, self.retriever.lexical, said)
         answer.latency_ms = (time.perf_counter() - t0) * 1000
         return answer
 

@@ -84,7 +84,6 @@ class Store:
         self.settings = settings
         self.location = settings.chroma_url or str(settings.index_dir.resolve())
         self._client = None
-        self._collection = None
 
     @property
     def client(self):
@@ -104,26 +103,26 @@ class Store:
         return dict(self.collection(create=False).metadata or {})
 
     def collection(self, create: bool = False):
-        """The collection; raises StoreError when it is missing and not to be created."""
-        if self._collection is None:
-            if create:
-                self._collection = self.client.get_or_create_collection(
-                    self.settings.collection,
-                    metadata={"fingerprint": self.settings.fingerprint(),
-                              "model": self.settings.embedding_model, "generation": 0},
-                    configuration={"hnsw": {"space": "cosine"}},
-                )
-            elif not self.exists():
-                raise StoreError(f"no index at {self.location}: run 'dossier ingest' first")
-            else:
-                self._collection = self.client.get_collection(self.settings.collection)
-        return self._collection
+        """The collection; raises StoreError when it is missing and not to be created.
+
+        Looked up on every call rather than cached: another process may have rebuilt it, and a
+        stale handle would fail with "collection does not exist" (a lookup costs about a millisecond).
+        """
+        if create:
+            return self.client.get_or_create_collection(
+                self.settings.collection,
+                metadata={"fingerprint": self.settings.fingerprint(),
+                          "model": self.settings.embedding_model, "generation": 0},
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        if not self.exists():
+            raise StoreError(f"no index at {self.location}: run 'dossier ingest' first")
+        return self.client.get_collection(self.settings.collection)
 
     def reset(self) -> None:
         """Drop the collection (used when the model or chunking settings changed)."""
         if self.settings.collection in [c.name for c in self.client.list_collections()]:
             self.client.delete_collection(self.settings.collection)
-        self._collection = None
 
     def bump_generation(self) -> int:
         """Mark the index as changed so readers reload their lexical index."""
@@ -135,8 +134,7 @@ class Store:
 
     def generation(self) -> int:
         """A counter that changes whenever an ingest changed the index."""
-        col = self.client.get_collection(self.settings.collection)
-        return int((col.metadata or {}).get("generation", 0))
+        return int((self.collection().metadata or {}).get("generation", 0))
 
     def _pages(self, include: list[str], where: dict | None = None) -> Iterable[tuple[str, dict, str | None]]:
         col = self.collection()

@@ -1,0 +1,43 @@
+from app.chunking import chunk_document, split_sentences
+from app.loaders import load
+from app.records import Chunk, Document
+from tests.conftest import CORPUS, FIXTURES
+
+
+def test_sentences_respect_abbreviations_quotes_and_offsets():
+    text = ('The U.S. Treasury acted on Friday. It said the firm "has developed programs." '
+            'Existing investors have one year.\nA heading without a period')
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == [
+        "The U.S. Treasury acted on Friday.", 'It said the firm "has developed programs."',
+        "Existing investors have one year.", "A heading without a period"]
+    assert all(text[s.start:s.end] == s.text for s in sentences)
+
+
+def test_chunks_are_verbatim_slices_with_overlap_and_stable_ids():
+    doc = load(CORPUS / "wapo-sensetime-investment-ban.md", CORPUS)
+    chunks = chunk_document(doc, chunk_size=480, overlap=1)
+    assert len(chunks) > 10
+    for chunk in chunks:
+        assert doc.text[chunk.start:chunk.end] == chunk.text
+        assert chunk.chunk_id == Chunk.make_id(doc.doc_id, chunk.text)
+        assert chunk.meta["n_chunks"] == len(chunks)
+    overlapping = sum(1 for a, b in zip(chunks, chunks[1:]) if b.start < a.end)
+    assert overlapping >= len(chunks) // 2
+    assert [c.chunk_id for c in chunk_document(doc)] == [c.chunk_id for c in chunks]
+
+
+def test_an_edit_changes_only_the_ids_of_chunks_whose_text_changed():
+    doc = load(CORPUS / "wapo-sensetime-investment-ban.md", CORPUS)
+    before = chunk_document(doc)
+    edited_text = doc.text.replace("bottom", "bottom") + "\n\nA new closing paragraph was added."
+    after = chunk_document(Document(**{**doc.__dict__, "text": edited_text}))
+    kept = {c.chunk_id for c in before} & {c.chunk_id for c in after}
+    assert len(kept) >= len(before) - 1
+
+
+def test_pdf_chunks_carry_their_page_and_never_cross_pages():
+    doc = load(FIXTURES / "docs" / "bridge.pdf")
+    chunks = chunk_document(doc, chunk_size=1000)
+    assert {c.page for c in chunks} == {1, 2}
+    assert all(doc.page_at(c.start) == doc.page_at(c.end - 1) == c.page for c in chunks)

@@ -1,0 +1,41 @@
+import pytest
+
+from app.conversation import standalone_query, validate_history
+from app.records import DossierError
+
+U = lambda c: {"role": "user", "content": c}
+A = lambda c: {"role": "assistant", "content": c}
+
+
+def test_a_question_that_stands_alone_is_unchanged():
+    history = [U("Why was SenseTime banned?"), A("Because ... [1]")]
+    assert standalone_query("Which list prohibits buying securities?", history) == \
+        "Which list prohibits buying securities?"
+    assert standalone_query("Why was SenseTime banned?", []) == "Why was SenseTime banned?"
+
+
+def test_they_is_resolved_to_the_people_named_in_the_last_answer():
+    history = [U("Which Xinjiang officials were sanctioned?"),
+               A("The Treasury Department also added two Chinese Communist Party officials from the Xinjiang "
+                 "region, Shohrat Zakir and Erken Tuniyaz, to a sanctions list. [1]")]
+    query = standalone_query("What positions do they hold?", history)
+    assert query.startswith("What positions do they hold?")
+    assert "Shohrat Zakir" in query and "Erken Tuniyaz" in query and "Xinjiang" in query
+    assert "Treasury Department" not in query.split("(")[1]
+
+
+def test_it_and_the_company_take_the_subject_of_the_last_question():
+    history = [U("Why was SenseTime banned?"), A("... [1]")]
+    assert standalone_query("How did the company respond?", history) == "How did SenseTime respond?"
+    assert standalone_query("What happens to its IPO?", history) == "What happens to SenseTime's IPO?"
+
+
+def test_what_about_swaps_the_subject():
+    history = [U("Why was SenseTime banned?"), A("... [1]")]
+    assert standalone_query("What about Hikvision?", history) == "Why was Hikvision banned?"
+
+
+@pytest.mark.parametrize("bad", ["x", [1], [{"role": "system", "content": "hi"}], [{"role": "user"}]])
+def test_malformed_history_is_a_clear_error(bad):
+    with pytest.raises(DossierError, match="history"):
+        validate_history(bad)
