@@ -163,11 +163,17 @@ def build_ui(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         return [[d["title"], d["publisher"], d["published"], d["type"], d["chunks"]] for d in docs]
 
     def upload(file, progress=gr.Progress()):
+        # The file box is emptied after every upload, good or bad, so the next one can be dropped in.
         if not file:
-            raise gr.Error("Choose a file first")
+            return gr.skip(), gr.skip(), gr.skip()
         source = Path(file if isinstance(file, str) else file.name)
-        return ingest_upload(pipeline, settings, source, lambda done, total, what:
-                             progress((done, total), desc=what)), documents()
+        try:
+            message = ingest_upload(pipeline, settings, source,
+                                    lambda done, total, what: progress((done, total), desc=what))
+        except DossierError as err:
+            gr.Warning(str(err))
+            return f"**Not added.** {err}", gr.skip(), None
+        return message, documents(), None
 
     with gr.Blocks(title="Dossier") as ui:
         turns = gr.State([])
@@ -202,7 +208,7 @@ def build_ui(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         clear.click(lambda: ([], [], render.sources_html([]), gr.update(visible=False)), None,
                     [chat, turns, sources, exported], api_visibility="private")
         export_btn.click(export, turns, exported, api_visibility="private")
-        file.upload(upload, file, [status, table], api_visibility="private")
+        file.upload(upload, file, [status, table, file], api_visibility="private")
 
         @gr.api(api_name="ask")
         def ask_api(question: str, history: list | None = None) -> dict:
@@ -222,20 +228,20 @@ def ingest_upload(pipeline: Pipeline, settings: Settings, source: Path, progress
     """
     size_mb = source.stat().st_size / 1e6
     if size_mb > settings.max_upload_mb:
-        raise gr.Error(f"{source.name} is {size_mb:.1f} MB; the limit is {settings.max_upload_mb:g} MB")
+        raise DossierError(f"{source.name} is {size_mb:.1f} MB; the limit is {settings.max_upload_mb:g} MB")
     try:
         load(source)
     except LoadError as err:
-        raise gr.Error(f"{source.name} was not added: {err.reason}")
+        raise DossierError(f"{source.name} was not added: {err.reason}") from None
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     target = settings.upload_dir / source.name
+    if target.exists() and target.read_bytes() != source.read_bytes():
+        raise DossierError(f"{source.name} was not added: a different file of that name is already in the "
+                           "index; rename it and upload again")
     shutil.copyfile(source, target)
-    try:
-        report = pipeline.ingest([target], progress=progress, prune=False)
-    except DossierError as err:
-        raise gr.Error(str(err))
+    report = pipeline.ingest([target], progress=progress, prune=False)
     if report.errors:
-        raise gr.Error(f"{source.name} was not added: {report.errors[0][1]}")
+        raise DossierError(f"{source.name} was not added: {report.errors[0][1]}")
     return f"Added **{source.name}** — {report.summary()}. Ask about it in the Chat tab."
 
 

@@ -44,3 +44,44 @@ def real(tmp_path_factory, embedder) -> Pipeline:
     pipeline.ingest()
     pipeline.warm_up()
     return pipeline
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """`dossier serve` in its own process on a free port, over a copy of the real corpus."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    tmp = tmp_path_factory.mktemp("server")
+    corpus = tmp / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    port = free_port()
+    env = {**os.environ, "DOSSIER_INDEX_DIR": str(tmp / "index"), "DOSSIER_CORPUS_DIR": str(corpus),
+           "DOSSIER_UPLOAD_DIR": str(tmp / "uploads"), "DOSSIER_PORT": str(port),
+           "DOSSIER_MAX_UPLOAD_MB": "1"}
+    env.pop("DOSSIER_CHROMA_URL", None)
+    log = open(tmp / "server.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, cwd=str(ROOT))
+    deadline = time.time() + 180
+    while "ready at" not in (tmp / "server.log").read_text():
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("server did not start:\n" + (tmp / "server.log").read_text())
+        time.sleep(0.3)
+    yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp}
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

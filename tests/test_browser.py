@@ -1,0 +1,123 @@
+"""The chat page in a real browser: Debian's Chromium driven by Playwright."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True)
+        page = context.new_page()
+        page.dialogs = []
+        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+        page.goto(server["url"] + "/", wait_until="load")
+        page.locator("#question textarea").wait_for(timeout=60000)
+        yield page
+        browser.close()
+
+
+def ask(page, question: str):
+    before = page.locator("#chat [data-testid='bot']").count()
+    box = page.locator("#question textarea")
+    box.fill(question)
+    page.locator("#ask").click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat [data-testid=\"bot\"]').length > n", arg=before, timeout=30000)
+    # wait for streaming to finish: the sources panel is filled at the end
+    page.wait_for_function(
+        "q => document.querySelector('#sources') && document.querySelector('#sources').innerText.includes(q)",
+        arg=question, timeout=30000)
+    return page.locator("#chat [data-testid='bot']").last
+
+
+def test_answer_markers_open_their_highlighted_passage(page):
+    assert page.get_by_text("Why was SenseTime banned?").first.is_visible()  # example on an empty chat
+    bubble = ask(page, "Why was SenseTime banned?")
+    assert "facial recognition programs" in bubble.inner_text()
+    marker = bubble.locator("a.cite").first
+    assert marker.inner_text() == "[1]"
+    marker.click()
+    active = page.locator("#sources .source.active")
+    active.wait_for(timeout=5000)
+    assert active.locator("mark").inner_text().startswith("The Treasury Department")
+    meta = active.locator(".src-meta").inner_text()
+    assert "The Washington Post" in meta and "2021-12-10" in meta and "news article" in meta
+    assert active.locator("a").get_attribute("href").startswith("https://www.washingtonpost.com/")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_follow_up_shows_what_was_searched(page):
+    bubble = ask(page, "How did the company respond?")
+    assert "Searched for: How did SenseTime respond?" in bubble.inner_text()
+    assert re.search(r"opposes|unfounded", bubble.inner_text())
+
+
+def test_out_of_scope_question_abstains_visibly_with_near_misses(page):
+    bubble = ask(page, "What is the capital of France?")
+    assert bubble.locator(".abstain").count() == 1
+    assert "The sources don't" in bubble.inner_text() and bubble.locator("a.cite").count() == 0
+    assert "these do not answer the question" in page.locator("#sources").inner_text()
+
+
+def test_export_conversation_as_markdown(page, tmp_path):
+    page.locator("#export").click()
+    link = page.locator("a[download]").last
+    link.wait_for(timeout=10000)
+    with page.expect_download() as info:
+        link.click()
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "## Q1: Why was SenseTime banned?" in text and "> The Treasury Department" in text
+    assert "https://www.washingtonpost.com/" in text
+
+
+def upload(page, path: Path):
+    page.get_by_role("tab", name="Corpus").click()
+    page.locator("#upload input[type=file]").set_input_files(str(path), timeout=10000)
+
+
+def test_an_uploaded_document_is_citable_in_the_next_question(page, tmp_path):
+    note = tmp_path / "canal-history.md"
+    note.write_text("---\ntitle: Zephyr Canal History\npublisher: Canal Society\npublished: '1990-06-01'\n---\n"
+                    "The Zephyr Canal opened to barge traffic in 1887. It is forty miles long.\n")
+    upload(page, note)
+    page.locator("#upload-status").get_by_text("Added").wait_for(timeout=60000)
+    assert page.get_by_text("Zephyr Canal History").first.is_visible()  # listed in the corpus table
+    page.get_by_role("tab", name="Chat").click()
+    bubble = ask(page, "When did the Zephyr Canal open?")
+    assert "1887" in bubble.inner_text()
+    assert "Zephyr Canal History" in page.locator("#sources section").first.inner_text()
+
+
+def test_a_bad_upload_gets_a_clear_message_and_changes_nothing(page, server):
+    before = sorted(p.name for p in (server["tmp"] / "uploads").glob("*"))
+    upload(page, FIXTURES / "bad" / "latin1.txt")
+    page.locator("#upload-status").get_by_text("was not added: not UTF-8").wait_for(timeout=20000)
+    assert sorted(p.name for p in (server["tmp"] / "uploads").glob("*")) == before
+    page.get_by_role("tab", name="Chat").click()
+
+
+def test_markup_in_a_document_renders_as_text_and_never_runs(page, tmp_path):
+    xss = tmp_path / "xss-note.md"
+    shutil.copy(FIXTURES / "bad" / "xss.md", xss)
+    upload(page, xss)
+    page.locator("#upload-status").get_by_text("xss-note.md").wait_for(timeout=60000)
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Which sentence holds the payload?")
+    assert '<script>alert("xss")</script>' in page.locator("#sources").inner_text()
+    assert page.dialogs == []

@@ -1,0 +1,41 @@
+from app import render
+from app.records import Answer, Citation
+
+
+def citation(marker=1, sentence='The payload <script>alert("xss")</script> sits here.',
+             text='Before. The payload <script>alert("xss")</script> sits here. After <img src=x onerror=alert(1)>.'):
+    return Citation(marker, "doc:abc", "doc", 'Unsafe <b>title</b>', "Pub", "2020-01-02", "javascript:alert(1)",
+                    "news_article", 3, text, 10, 20, sentence)
+
+
+def test_document_text_is_escaped_everywhere_html_is_made():
+    answer = Answer("q?", "q?", "x [1]", False, [citation()])
+    for html in (render.chat_html(answer, 1), render.sources_html([("q?", answer)])):
+        assert "<script>" not in html and "<img" not in html and "<b>title" not in html
+        assert "&lt;script&gt;" in html
+    panel = render.sources_html([("q?", answer)])
+    assert "javascript:" not in panel  # only http(s) links are made clickable
+    assert "<mark>The payload &lt;script&gt;" in panel and 'id="src-1-1"' in panel and "p. 3" in panel
+
+
+def test_markers_link_to_their_passage_and_abstentions_look_different():
+    answer = Answer("q?", "q? (ctx)", "x [1]", False, [citation(sentence="Plain sentence.", text="Plain sentence.")])
+    chat = render.chat_html(answer, 2)
+    assert 'href="#src-2-1"' in chat and "Searched for: q? (ctx)" in chat
+    abstained = Answer("q?", "q?", "The sources don't say.", True, [], [citation()])
+    assert 'class="abstain"' in render.chat_html(abstained, 1)
+    assert "do not answer the question" in render.sources_html([("q?", abstained)])
+
+
+def test_streaming_cuts_the_prose_but_never_a_tag():
+    answer = Answer("q?", "q?", "x", False, [citation(sentence="One two three four five.", text="One two three four five.")])
+    partial = render.chat_html(answer, 1, upto=7)
+    assert partial == "One two" and "<a" not in partial
+
+
+def test_markdown_export_quotes_each_source_with_title_date_and_url():
+    answer = Answer("Why?", "Why?", "Because. [1]", False,
+                    [citation(sentence="Because.", text="Because.")])
+    md = render.markdown([("Why?", answer)])
+    assert "## Q1: Why?" in md and "Because. [1]" in md
+    assert "- [1] [Unsafe <b>title</b>](javascript:alert(1)), Pub, 2020-01-02" in md and "  > Because." in md
