@@ -8,7 +8,8 @@ import pytest
 
 def test_health_reports_the_index(server):
     health = httpx.get(server["url"] + "/api/health", timeout=30).json()
-    assert health["status"] == "ok" and health["documents"] == 1 and health["chunks"] > 10
+    # the browser tests may have uploaded more documents to this shared server
+    assert health["status"] == "ok" and health["documents"] >= 1 and health["chunks"] > 10
     assert health["model"] == "all-MiniLM-L6-v2"
 
 
