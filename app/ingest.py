@@ -24,7 +24,9 @@ from app.embeddings import Embedder
 from app.loaders import LoadError, is_supported, load
 from app.records import DossierError, Document
 from app.settings import Settings
-from app.store import Store
+from app.store import Store, embedded_text
+
+EMBED_BATCH = 1024  # texts per model call; large enough for good padding, small enough for progress
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
 
@@ -140,26 +142,27 @@ def _sync(paths, settings, store, embedder, progress, prune) -> IngestReport:
             todo.append((doc, state))
     chunks_of = {doc.doc_id: chunk_document(doc, settings.chunk_size, settings.chunk_overlap_sentences)
                  for doc, _ in todo}
-    total = sum(len(c) for c in chunks_of.values())
-    done = 0
-    bar = _bar(total)
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        bar.update(n)
+    wanted = [c for chunks in chunks_of.values() for c in chunks]
+    vectors = store.known_vectors(wanted)
+    missing = list({c.chunk_id: c for c in wanted if c.chunk_id not in vectors}.values())
+    report.chunks_reused = len(wanted) - len(missing)
+    report.chunks_embedded = len(missing)
+    # One pass over every new chunk of every changed document: the model sorts and pads a large
+    # batch far better than one call per document (ingest ran at 71% of raw throughput that way).
+    bar = _bar(len(missing))
+    for i in range(0, len(missing), EMBED_BATCH):
+        part = missing[i:i + EMBED_BATCH]
+        vectors.update(zip([c.chunk_id for c in part], embedder.embed_documents([embedded_text(c) for c in part])))
+        bar.update(len(part))
         if progress:
-            progress(done, total, "embedding")
-
-    for doc, state in todo:
+            progress(min(i + EMBED_BATCH, len(missing)), len(missing), "embedding")
+    bar.close()
+    for doc, state in todo:  # written document by document: a crash leaves whole documents or repairable ones
         chunks = chunks_of[doc.doc_id]
-        embedded = store.upsert(chunks, lambda texts: embedder.embed_documents(texts), progress=step)
-        report.chunks_embedded += embedded
-        report.chunks_reused += len(chunks) - embedded
+        store.write(chunks, vectors)
         if state:  # delete after writing, so a crash in between leaves data the next run repairs
             store.delete(state.chunk_ids - {c.chunk_id for c in chunks})
         (report.updated if state else report.added).append(doc.doc_id)
-    bar.close()
 
     if prune:
         folders = [p for p in paths if p.is_dir()]

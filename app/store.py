@@ -165,31 +165,28 @@ class Store:
         out = [_to_chunk(i, text or "", meta) for i, meta, text in self._pages(["metadatas", "documents"], where)]
         return sorted(out, key=lambda c: (c.doc_id, c.start))
 
-    def upsert(self, chunks: list[Chunk], embed: Callable[[list[str]], list[list[float]]],
-               batch: int = 256, progress: Callable[[int], None] | None = None) -> int:
-        """Write chunks; vectors already stored under the same id are reused, not recomputed.
+    def known_vectors(self, chunks: list[Chunk]) -> dict[str, list[float]]:
+        """Stored vectors still valid for these chunks: same id and same embedded text.
 
-        Returns how many chunks were embedded. A stored vector is reused when the text it was
-        computed from (chunk and title) is unchanged, even if the chunk's offsets moved.
+        A chunk whose text is unchanged keeps its vector even when its offsets moved.
         """
         col = self.collection(create=True)
-        embedded = 0
+        vectors: dict[str, list[float]] = {}
+        for i in range(0, len(chunks), PAGE_SIZE):
+            part = chunks[i:i + PAGE_SIZE]
+            wanted = {c.chunk_id: content_hash(embedded_text(c)) for c in part}
+            known = col.get(ids=list(wanted), include=["embeddings", "metadatas"])
+            vectors.update({cid: list(v) for cid, v, m in zip(known["ids"], known["embeddings"], known["metadatas"])
+                            if m.get("embed_hash") == wanted[cid]})
+        return vectors
+
+    def write(self, chunks: list[Chunk], vectors: dict[str, list[float]], batch: int = 1000) -> None:
+        """Upsert chunks with their vectors."""
+        col = self.collection(create=True)
         for i in range(0, len(chunks), batch):
             part = chunks[i:i + batch]
-            ids = [c.chunk_id for c in part]
-            known = col.get(ids=ids, include=["embeddings", "metadatas"])
-            wanted = {c.chunk_id: content_hash(embedded_text(c)) for c in part}
-            vectors = {cid: list(v) for cid, v, m in zip(known["ids"], known["embeddings"], known["metadatas"])
-                       if m.get("embed_hash") == wanted[cid]}
-            todo = [c for c in part if c.chunk_id not in vectors]
-            for chunk, vector in zip(todo, embed([embedded_text(c) for c in todo])):
-                vectors[chunk.chunk_id] = vector
-            embedded += len(todo)
-            col.upsert(ids=ids, embeddings=[vectors[i] for i in ids], documents=[c.text for c in part],
-                       metadatas=[_to_meta(c) for c in part])
-            if progress:
-                progress(len(part))
-        return embedded
+            col.upsert(ids=[c.chunk_id for c in part], embeddings=[vectors[c.chunk_id] for c in part],
+                       documents=[c.text for c in part], metadatas=[_to_meta(c) for c in part])
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         """Remove chunks by id."""

@@ -101,11 +101,11 @@ def test_a_killed_ingest_process_leaves_an_index_the_next_run_completes(tmp_path
     dies_mid_write = textwrap.dedent("""
         import os
         from app import store
-        real_upsert = store.Store.upsert
-        def upsert(self, chunks, embed, **kw):
-            real_upsert(self, chunks[:1], embed, **kw)  # the first chunk lands...
-            os._exit(9)                                 # ...then the process is killed
-        store.Store.upsert = upsert
+        real_write = store.Store.write
+        def write(self, chunks, vectors, **kw):
+            real_write(self, chunks[:1], vectors, **kw)  # the first chunk lands...
+            os._exit(9)                                  # ...then the process is killed
+        store.Store.write = write
         from app.cli import main
         main(["ingest"])
     """)

@@ -1,0 +1,203 @@
+"""`make bench`: speed and memory figures, printed (never asserted: this machine is shared and noisy).
+
+Each measured part runs in its own process so its peak RSS is its own. Traffic goes to 127.0.0.1 only,
+and the load test is bounded in time and clients.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COPIES = 20  # the article is small: a corpus of copies gives throughput figures worth reading
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """Current and peak resident memory of another process."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            values[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def part_ingest(tmp: Path) -> dict:
+    """Ingest throughput against the raw model on the same text, and no-change re-ingest."""
+    from app.chunking import chunk_document
+    from app.loaders import load
+    from app.pipeline import Pipeline
+    from app.settings import Settings
+    from app.store import embedded_text
+
+    corpus = tmp / "bench-corpus"
+    corpus.mkdir()
+    article = (ROOT / "corpus" / "wapo-sensetime-investment-ban.md").read_text(encoding="utf-8")
+    for i in range(COPIES):
+        (corpus / f"copy-{i:02d}.md").write_text(article.replace("id: wapo-sensetime-investment-ban",
+                                                                 f"id: copy-{i:02d}"), encoding="utf-8")
+    settings = Settings(_env_file=None, index_dir=tmp / "bench-index", corpus_dir=corpus)
+    pipeline = Pipeline(settings)
+    pipeline.embedder.embed_query("load the model first")  # a fixed cost, not throughput
+    texts = [embedded_text(c) for p in sorted(corpus.glob("*.md"))
+             for c in chunk_document(load(p, corpus), settings.chunk_size, settings.chunk_overlap_sentences)]
+    tokens = pipeline.embedder.count_tokens(texts)
+
+    t0 = time.perf_counter()
+    pipeline.embedder.embed_documents(texts)
+    raw = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = pipeline.ingest()
+    ingest = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = pipeline.ingest()
+    unchanged_in_process = time.perf_counter() - t0
+    assert report.chunks_embedded == len(texts) and not again.changed
+    return {"chunks": len(texts), "tokens": tokens, "raw_tokens_per_s": tokens / raw,
+            "ingest_tokens_per_s": tokens / ingest, "ratio": raw / ingest,
+            "reingest_unchanged_s_in_process": unchanged_in_process, "peak_rss_mb": peak_rss_mb()}
+
+
+def part_ask(index: Path) -> dict:
+    """Warm ask latency over every question of the eval set (78), in one process."""
+    from app.pipeline import Pipeline
+    from app.settings import Settings
+
+    pipeline = Pipeline(Settings(_env_file=None, index_dir=index, corpus_dir=ROOT / "corpus"))
+    pipeline.ingest()
+    pipeline.warm_up()
+    rows = [json.loads(line) for line in (ROOT / "evals" / "qa.jsonl").read_text().splitlines()]
+    latencies = []
+    for row in rows:
+        t0 = time.perf_counter()
+        pipeline.ask(row["question"], row.get("history") or [])
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return {"questions": len(rows), "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def run_part(name: str, arg: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, name, str(arg)], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        raise SystemExit(f"bench part {name} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cli_reingest(index: Path) -> float:
+    """Wall time of `dossier ingest` on an unchanged corpus, as a user runs it (new process)."""
+    env = {**os.environ, "DOSSIER_INDEX_DIR": str(index)}
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "app.cli", "ingest"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    return time.perf_counter() - t0
+
+
+def serve_and_load(tmp: Path, index: Path, seconds: float = 30, clients: int = 8) -> dict:
+    """Start `dossier serve`, time the first answer, then load /api/ask from 8 clients for 30 s."""
+    import httpx
+
+    port = 7900 + os.getpid() % 50
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DOSSIER_INDEX_DIR": str(index), "DOSSIER_PORT": str(port),
+           "DOSSIER_UPLOAD_DIR": str(tmp / "uploads")}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = None
+    try:
+        while first is None and time.perf_counter() - t0 < 120:
+            try:
+                r = httpx.post(url + "/api/ask", json={"question": "Why was SenseTime banned?"}, timeout=10)
+                if r.status_code == 200:
+                    first = time.perf_counter() - t0
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "qa.jsonl").read_text().splitlines()]
+        latencies, errors, stop = [], [0], time.perf_counter() + seconds
+
+        def client(k: int) -> None:
+            with httpx.Client(timeout=30) as http:
+                i = k
+                while time.perf_counter() < stop:
+                    q = questions[i % len(questions)]
+                    i += clients
+                    t = time.perf_counter()
+                    r = http.post(url + "/api/ask", json={"question": q})
+                    if r.status_code == 200:
+                        latencies.append((time.perf_counter() - t) * 1000)
+                    else:
+                        errors[0] += 1
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rss, hwm = rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    return {"first_answer_s": first, "requests": len(latencies), "errors": errors[0],
+            "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
+            "rps": len(latencies) / seconds, "rss_mb": rss, "peak_rss_mb": hwm}
+
+
+def main() -> None:
+    if len(sys.argv) == 3:  # a measured part, in its own process
+        part = {"ingest": part_ingest, "ask": part_ask}[sys.argv[1]]
+        print(json.dumps(part(Path(sys.argv[2]))))
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="dossier-bench-"))
+    try:
+        ing = run_part("ingest", tmp)
+        index = tmp / "index"
+        ask = run_part("ask", index)
+        cli = statistics.median(cli_reingest(index) for _ in range(3))
+        srv = serve_and_load(tmp, index)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows = [
+        ("ingest", f"{ing['chunks']} chunks, {ing['tokens']} tokens ({COPIES} copies of the article)", ""),
+        ("raw model throughput", f"{ing['raw_tokens_per_s']:.0f} tokens/s", ""),
+        ("ingest throughput", f"{ing['ingest_tokens_per_s']:.0f} tokens/s", ""),
+        ("ingest / raw model", f"{ing['ratio']:.0%}", ">= 80%"),
+        ("re-ingest, nothing changed (in process)", f"{ing['reingest_unchanged_s_in_process']:.3f} s", "< 2 s"),
+        ("re-ingest, nothing changed (`dossier ingest`)", f"{cli:.2f} s", "< 2 s"),
+        ("peak RSS, ingest process", f"{ing['peak_rss_mb']:.0f} MB", "< 1.5 GB"),
+        (f"warm ask latency ({ask['questions']} questions)", f"p50 {ask['p50_ms']:.1f} ms, p95 {ask['p95_ms']:.1f} ms",
+         "p95 < 150 ms"),
+        ("peak RSS, ask process", f"{ask['peak_rss_mb']:.0f} MB", "< 1.5 GB"),
+        ("serve start to first answer", f"{srv['first_answer_s']:.1f} s", "< 20 s"),
+        ("/api/ask, 8 clients x 30 s", f"p50 {srv['p50_ms']:.0f} ms, p95 {srv['p95_ms']:.0f} ms, "
+                                       f"{srv['rps']:.1f} req/s, {srv['errors']} errors", "p95 < 1 s"),
+        ("server RSS after load", f"{srv['rss_mb']:.0f} MB (peak {srv['peak_rss_mb']:.0f} MB)", "< 1.5 GB"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"Dossier bench on {os.cpu_count()} CPU cores")
+    for name, value, target in rows:
+        print(f"  {name:<{width}}  {value}" + (f"   (target {target})" if target else ""))
+
+
+if __name__ == "__main__":
+    main()
