@@ -95,3 +95,11 @@ def test_ingest_reports_skipped_files_and_exits_2(monkeypatch, capsys, tmp_path)
     monkeypatch.setenv("DOSSIER_INDEX_DIR", str(tmp_path / "index"))
     code, out, err = run(capsys, "ingest", str(tmp_path / "docs"))
     assert code == 2 and "1 added" in out and "bad.txt: not UTF-8" in err
+
+
+def test_the_readme_documents_every_setting():
+    from app.settings import Settings
+
+    readme = (CORPUS.parent / "README.md").read_text(encoding="utf-8")
+    for name, field in Settings.model_fields.items():
+        assert f"`DOSSIER_{name.upper()}`" in readme and field.description
