@@ -17,7 +17,7 @@ install: $(STAMP)
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 browser:
-	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 index: install
 	$(BIN)/dossier ingest

@@ -53,11 +53,6 @@ class Embedder:
                 )
             return self._model
 
-    @property
-    def loaded(self) -> bool:
-        """Whether the model is in memory already."""
-        return self._model is not None
-
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Unit-length vectors for passages."""
         return self.lc.embed_documents(list(texts)) if texts else []

@@ -8,6 +8,7 @@ a large dependency for one class.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from functools import lru_cache
 
@@ -123,8 +124,6 @@ class LexicalIndex:
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token over the chunks (0 for unknown tokens)."""
-        import math
-
         n = self.doc_freq.get(token, 0)
         return math.log(1 + (len(self.chunks) - n + 0.5) / (n + 0.5)) if n else 0.0
 

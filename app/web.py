@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import html
+import re
 import secrets
 import shutil
 import tempfile
@@ -122,7 +124,7 @@ def api_routes(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
 
 
 async def _in_thread(fn, *args):
-    import anyio
+    import anyio  # comes with FastAPI; imported here to keep it next to its only use
 
     return await anyio.to_thread.run_sync(lambda: fn(*args))
 
@@ -247,9 +249,6 @@ def ingest_upload(pipeline: Pipeline, settings: Settings, source: Path, progress
 
 def _plain(content) -> str:
     """Chat bubble content back to plain text for the conversation history."""
-    import html
-    import re
-
     text = content if isinstance(content, str) else str(content)
     return html.unescape(re.sub(r"<[^>]+>", " ", text)).strip()
 

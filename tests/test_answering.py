@@ -79,6 +79,13 @@ def test_a_follow_up_is_answered_from_its_standalone_query(real):
     assert "chairman" in answer.answer
 
 
+def test_a_sentence_opening_with_a_pronoun_comes_with_the_sentence_it_refers_to(real):
+    answer = real.ask("What did the Treasury say China has used digital surveillance technology for?")
+    sentences = [c.sentence for c in answer.citations]
+    it_added = next(i for i, s in enumerate(sentences) if s.startswith("It added that China"))
+    assert it_added > 0 and sentences[it_added - 1].startswith("The Treasury Department")
+
+
 def test_a_typo_in_a_name_still_finds_the_answer(real):
     answer = real.ask("why was SenseTme banned from US investment?")
     assert not answer.abstained and "SenseTime" in answer.answer
