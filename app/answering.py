@@ -19,6 +19,7 @@ from app.settings import Settings
 
 # Weights and floors, tuned on evals/qa.jsonl (see evals/README.md for the figures).
 W_SEMANTIC, W_DENSE, W_LEXICAL, W_CONTEXT, W_CUE = 0.40, 0.15, 0.25, 0.10, 0.10
+W_PHRASE = 0.15  # a definition's sentence holds the multi-word name asked about ("Entity List")
 MIN_SEMANTIC = 0.25  # below this no retrieved sentence is about the question
 MIN_EVIDENCE = 0.42  # floor of the combined score of the best sentence
 MIN_COVERAGE = 0.34  # share of the question's weighted terms found near the best sentence
@@ -78,11 +79,18 @@ def question_type(question: str) -> str:
         return "why"
     if re.match(r"^where\b", q):
         return "where"
-    if re.match(r"^(which|list|name|what (are|were) the)\b", q) or re.search(r"\b(list|which (companies|countries))\b", q):
+    if re.match(r"^(which|list|name|what (are|were) the)\b", q) or re.search(
+            r"\b(list|(which|what) (countries|companies|firms|officials|people|nations|individuals|groups|funds))\b", q):
         return "list"
     if re.match(r"^(is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b", q):
         return "yesno"
     return "what"
+
+
+def names_in(text: str) -> list[str]:
+    """Runs of capitalised words after the first word ("Entity List", "Shohrat Zakir")."""
+    found = re.findall(r"(?<!^)(?<![.?!] )\b([A-Z][\w’'-]*(?: [A-Z][\w’'-]*)+)", text.strip())
+    return [f for f in found if f.split()[0].lower() not in STOPWORDS]
 
 
 def entities(question: str) -> list[str]:
@@ -144,6 +152,10 @@ class Answerer:
         qtype = question_type(query)
         sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
         cue = CUES.get(qtype)
+        # Definitions ("What is the Entity List?") want the sentence naming the thing as written;
+        # for people, later sentences use the surname alone, so no bonus there.
+        definition = re.match(r"^\s*what (is|are|was|were)\b", query, re.I)
+        phrases = [p.lower() for p in names_in(question)] if definition else []
         contexts: dict[str, frozenset] = {}
         for cand, sim in zip(cands, sims):
             chunk = cand.hit.chunk
@@ -158,6 +170,8 @@ class Answerer:
             w_cue = 1.0 if qtype == "author" else W_CUE
             cand.score = (W_SEMANTIC * cand.semantic + W_DENSE * dense + W_LEXICAL * cand.lexical
                           + W_CONTEXT * cand.context + w_cue * has_cue)
+            if phrases and any(p in cand.text.lower() for p in phrases):
+                cand.score += W_PHRASE
             if said and cand.text in said:
                 cand.score *= REPEAT_PENALTY
         ranked = sorted(cands, key=lambda c: (-c.score, c.start))

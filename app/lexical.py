@@ -25,7 +25,8 @@ should so some such than that the their theirs them themselves then there these 
 through to too under until up very was we were what when where which while who whom why will with
 would you your yours yourself yourselves also did does tell say says said
 many much whose within upon yes there's what's who's it's anything something thing things
-article according
+article according besides except apart among across along around behind beyond despite toward
+towards via per whether either neither another every else ever still yet onto whereas though although
 """.split())
 # Words that frame a question rather than name its subject ("what happened to", "how long",
 # "what position does X hold"): they are not expected to occur in the answer.
