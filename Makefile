@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: run test bench eval index install browser clean
+.PHONY: run test bench eval index install browser screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: install browser
 
 eval: install
 	$(BIN)/dossier eval
+
+# Refresh the README picture from the browser test.
+screenshot: install browser
+	$(BIN)/pytest -q tests/test_browser.py
+	cp build/screenshot.png docs/screenshot.png
 
 bench: install
 	$(BIN)/python scripts/bench.py

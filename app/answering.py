@@ -19,12 +19,15 @@ from app.settings import Settings
 
 # Weights and floors, tuned on evals/qa.jsonl (see evals/README.md for the figures).
 W_SEMANTIC, W_DENSE, W_LEXICAL, W_CONTEXT, W_CUE = 0.40, 0.15, 0.25, 0.10, 0.10
+W_SPEAKER = 0.25  # for "what did X say": X is the speaker of the sentence ("X spokeswoman ... said")
+SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|responded|added|denied)"
 W_PHRASE = 0.15  # a definition's sentence holds the multi-word name asked about ("Entity List")
 MIN_SEMANTIC = 0.25  # below this no retrieved sentence is about the question
 MIN_EVIDENCE = 0.42  # floor of the combined score of the best sentence
 MIN_COVERAGE = 0.34  # share of the question's weighted terms found near the best sentence
 FOLLOW_RATIO = 0.80  # a further sentence must score this share of the best one
 LIST_FOLLOW_RATIO = 0.70  # lists gather more of the nearby items
+STRICT_CUES = {"when", "count", "say", "author"}  # further sentences must have the answer's form too
 REPEAT_PENALTY = 0.6  # a sentence the assistant already gave in this conversation
 PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
 INJECTION = re.compile(
@@ -152,6 +155,7 @@ class Answerer:
         qtype = question_type(query)
         sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
         cue = CUES.get(qtype)
+        speaker = self._speaker(query) if qtype == "say" else None
         # Definitions ("What is the Entity List?") want the sentence naming the thing as written;
         # for people, later sentences use the surname alone, so no bonus there.
         definition = re.match(r"^\s*what (is|are|was|were)\b", query, re.I)
@@ -168,6 +172,8 @@ class Answerer:
             has_cue = 0.5 if cue is None else float(bool(cue.search(cand.text)))
             # A byline is the whole answer to "who wrote it?", whatever else scores.
             w_cue = 1.0 if qtype == "author" else W_CUE
+            if speaker is not None and speaker.search(cand.text):
+                has_cue, w_cue = 1.0, W_SPEAKER
             cand.score = (W_SEMANTIC * cand.semantic + W_DENSE * dense + W_LEXICAL * cand.lexical
                           + W_CONTEXT * cand.context + w_cue * has_cue)
             if phrases and any(p in cand.text.lower() for p in phrases):
@@ -190,10 +196,23 @@ class Answerer:
         byline = qtype == "author" and CUES["author"].search(best.text)
         if not byline and (weak or best.score < MIN_EVIDENCE or best.context < MIN_COVERAGE):
             return self._abstain(question, query, hits, ranked, None, diagnostics)
-        chosen = self._select(ranked, qtype)
+        chosen = self._select(ranked, qtype, speaker or (cue if qtype in STRICT_CUES else None))
         answer = self._compose(question, query, hits, chosen)
         answer.diagnostics = diagnostics
         return answer
+
+    @staticmethod
+    def _speaker(query: str):
+        """A pattern for sentences in which the question's subject speaks, or None."""
+        subject = re.match(r"^\s*(?:what|how)\s+(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
+                           r"(?:say|said|respond|reply|react|write|state|comment)\b", query, re.I)
+        if not subject:
+            return None
+        words_ = [w for w in words(subject.group(1)) if w.lower() not in STOPWORDS]
+        if not words_:
+            return None
+        name = r"\W+".join(re.escape(w) for w in words_)
+        return re.compile(rf"\b{name}\b(?:\W+\w+){{0,6}}?\W+{SPEECH}\b", re.I)
 
     @staticmethod
     def _rerank(hits: list[Hit], ranked: list[Candidate]) -> list[Hit]:
@@ -214,7 +233,8 @@ class Answerer:
             unknown.append(name)
         return list(dict.fromkeys(unknown))
 
-    def _select(self, ranked: list[Candidate], qtype: str) -> list[Candidate]:
+    def _select(self, ranked: list[Candidate], qtype: str, required=None) -> list[Candidate]:
+        """The best sentence, then close runners-up that add something (and carry ``required``)."""
         s = self.settings
         is_list = qtype == "list"
         limit = s.max_list_sentences if is_list else s.max_answer_sentences
@@ -228,7 +248,7 @@ class Answerer:
                 break
             n_words = len(cand.text.split())
             overlap = len(cand.stems & covered) / max(1, len(cand.stems))
-            if used + n_words > budget or overlap > 0.6:
+            if used + n_words > budget or overlap > 0.6 or (required and not required.search(cand.text)):
                 continue
             chosen.append(cand)
             used += n_words

@@ -62,13 +62,14 @@ def chat_html(answer: Answer, turn: int, upto: int | None = None) -> str:
     return head + " ".join(parts)
 
 
-def _passage(c: Citation) -> str:
+def _passage(c: Citation, support: bool = True) -> str:
+    """The passage, escaped, with the cited sentence marked (a near miss only gets an underline)."""
     local = c.text.find(c.sentence)
     if local < 0:
         return html.escape(c.text)
     end = local + len(c.sentence)
-    return (html.escape(c.text[:local]) + "<mark>" + html.escape(c.sentence) + "</mark>"
-            + html.escape(c.text[end:]))
+    tag = ("<mark>", "</mark>") if support else ('<span class="closest">', "</span>")
+    return html.escape(c.text[:local]) + tag[0] + html.escape(c.sentence) + tag[1] + html.escape(c.text[end:])
 
 
 def sources_html(turns: list[tuple[str, Answer]]) -> str:
@@ -89,7 +90,7 @@ def sources_html(turns: list[tuple[str, Answer]]) -> str:
                 f'<div class="source{" near" if answer.abstained else ""}" id="src-{turn}-{c.marker}">'
                 f'<div class="src-title">{marker} {html.escape(c.title)}</div>'
                 f'<div class="src-meta">{html.escape(_where(c))}{link}</div>'
-                f'<blockquote>{_passage(c)}</blockquote></div>')
+                f'<blockquote>{_passage(c, support=not answer.abstained)}</blockquote></div>')
         blocks.append(f'<section class="turn"><h4>Q{turn}: {html.escape(question)}</h4>'
                       f'<div class="src-label">{label}</div>{"".join(items) or "<p>No passages.</p>"}</section>')
     return "".join(blocks)

@@ -36,6 +36,7 @@ a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 #sources .src-meta, #sources .src-label { font-size: .85em; opacity: .8; }
 #sources blockquote { margin: .4em 0 0; font-size: .92em; }
 #sources mark { background: #fde68a; color: inherit; }
+#sources .closest { text-decoration: underline dotted; }
 """
 # Markers live in chat bubbles, sources in another component: one delegated listener links them.
 HEAD = """<script>

@@ -86,6 +86,27 @@ def test_a_sentence_opening_with_a_pronoun_comes_with_the_sentence_it_refers_to(
     assert it_added > 0 and sentences[it_added - 1].startswith("The Treasury Department")
 
 
+def test_what_did_x_say_quotes_x_speaking_and_nothing_else(real):
+    answer = real.ask("How did SenseTime respond?")
+    assert [c.sentence[:40] for c in answer.citations] == ["In an email, SenseTime spokeswoman June "]
+    huawei = real.ask("What did Huawei say about the Uyghur alarm software?")
+    assert "simply a test" in huawei.answer
+
+
+def test_a_definition_question_finds_the_sentence_that_names_the_thing(real):
+    answer = real.ask("What is the Entity List?")
+    assert any(c.sentence.startswith("That blacklist, called the Entity List") for c in answer.citations)
+
+
+def test_near_misses_are_not_highlighted_as_support():
+    from app import render
+    from app.records import Answer, Citation
+
+    near = Citation(1, "d:1", "d", "T", "", "", "", "", None, "A b. C d.", 0, 4, "A b.")
+    panel = render.sources_html([("q?", Answer("q?", "q?", "The sources don't say.", True, [], [near]))])
+    assert "<mark>" not in panel and 'class="closest"' in panel
+
+
 def test_a_typo_in_a_name_still_finds_the_answer(real):
     answer = real.ask("why was SenseTme banned from US investment?")
     assert not answer.abstained and "SenseTime" in answer.answer
