@@ -25,9 +25,10 @@ index: install
 run: install
 	$(BIN)/dossier serve
 
+# The eval runs first so that pytest's summary is the last line CI reads.
 test: install browser
-	$(BIN)/pytest
 	$(BIN)/dossier eval --out evals/runs/ci
+	$(BIN)/pytest
 
 eval: install
 	$(BIN)/dossier eval

@@ -98,15 +98,6 @@ def test_a_definition_question_finds_the_sentence_that_names_the_thing(real):
     assert any(c.sentence.startswith("That blacklist, called the Entity List") for c in answer.citations)
 
 
-def test_near_misses_are_not_highlighted_as_support():
-    from app import render
-    from app.records import Answer, Citation
-
-    near = Citation(1, "d:1", "d", "T", "", "", "", "", None, "A b. C d.", 0, 4, "A b.")
-    panel = render.sources_html([("q?", Answer("q?", "q?", "The sources don't say.", True, [], [near]))])
-    assert "<mark>" not in panel and 'class="closest"' in panel
-
-
 def test_a_typo_in_a_name_still_finds_the_answer(real):
     answer = real.ask("why was SenseTme banned from US investment?")
     assert not answer.abstained and "SenseTime" in answer.answer

@@ -71,14 +71,15 @@ def test_doc_ids_are_relative_to_the_ingest_root_so_a_clone_elsewhere_gets_the_s
 
 
 def test_the_real_corpus_article_keeps_its_sentences_and_drops_page_chrome():
-    seed = (CORPUS.parent.parent / "shared" / "seeds" / "000_92ae885abba4528e.txt")
+    seed = FIXTURES / "seed" / "000_92ae885abba4528e.txt"  # the web capture the article came from
     doc = load(CORPUS / "wapo-sensetime-investment-ban.md", CORPUS)
     assert doc.publisher == "The Washington Post" and doc.published == "2021-12-10"
     assert doc.url.endswith("/us-investment-ban-sensetime/")
     for chrome in ("top of page", "bottom of page", "Kiyoshi Ota/Bloomberg",
                    "Who are the Uyghurs and what is happening", "Biden bans investment in Chinese companies linked"):
         assert chrome not in doc.text
-    if seed.exists():  # the seed sits beside the repo in this workplace; verbatim check when present
-        source = seed.read_text(encoding="utf-8")
-        for paragraph in doc.text.split("\n\n"):
-            assert paragraph.strip() in source
+    source = seed.read_text(encoding="utf-8")
+    paragraphs = doc.text.split("\n\n")
+    assert len(paragraphs) == 22
+    for paragraph in paragraphs:
+        assert paragraph.strip() in source

@@ -39,3 +39,9 @@ def test_markdown_export_quotes_each_source_with_title_date_and_url():
     md = render.markdown([("Why?", answer)])
     assert "## Q1: Why?" in md and "Because. [1]" in md
     assert "- [1] [Unsafe <b>title</b>](javascript:alert(1)), Pub, 2020-01-02" in md and "  > Because." in md
+
+
+def test_near_misses_are_not_highlighted_as_support():
+    near = Citation(1, "d:1", "d", "T", "", "", "", "", None, "A b. C d.", 0, 4, "A b.")
+    panel = render.sources_html([("q?", Answer("q?", "q?", "The sources don't say.", True, [], [near]))])
+    assert "<mark>" not in panel and 'class="closest"' in panel
