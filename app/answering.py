@@ -39,7 +39,7 @@ CUES = {
                        r"year|summer|winter|spring|autumn|week|until|since|ago|today)\b", re.I),
     "count": re.compile(r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|dozen|million|"
                         r"billion|several)\b", re.I),
-    "who": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\b(spokes\w+|secretary|chairman|official\w*|president|"
+    "who": re.compile(r"\b(?!The\b)[A-Z][a-z]+ [A-Z][a-z]+\b|\b(spokes\w+|secretary|chairman|official\w*|president|"
                       r"administration|department|company|companies|firm\w*)\b"),
     "why": re.compile(r"\b(because|due to|citing|said|saying|says|accus\w*|alleg\w*|for (its|their)|"
                       r"responsible for|in connection with|as part of)\b", re.I),
@@ -109,6 +109,28 @@ def entities(question: str) -> list[str]:
     return found
 
 
+@dataclass
+class Terms:
+    """The question's content terms, weighted by rarity; terms the corpus never uses weigh most."""
+
+    weights: dict[str, float]
+    missing: list[str]
+
+    @classmethod
+    def of(cls, query: str, lexical: LexicalIndex) -> "Terms":
+        """Weighted terms of a query against the corpus vocabulary (typos corrected, framing dropped)."""
+        q_tokens = [t for t in dict.fromkeys(lexical.correct(tokens(query))) if t not in FRAMING]
+        weights = {t: lexical.idf(t) for t in q_tokens}
+        missing = [t for t, w in weights.items() if w == 0.0]
+        top = max([w for w in weights.values() if w] or [1.0])
+        return cls({t: (top if t in missing else w) for t, w in weights.items()}, missing)
+
+    def share(self, stems) -> float:
+        """Share of the weighted terms found among these stems (0 to 1)."""
+        total = sum(self.weights.values())
+        return sum(w for t, w in self.weights.items() if t in stems) / total if total else 0.0
+
+
 def _unit(vectors) -> np.ndarray:
     arr = np.asarray(vectors, dtype=np.float32)
     return arr / np.maximum(np.linalg.norm(arr, axis=-1, keepdims=True), 1e-9)
@@ -145,17 +167,36 @@ class Answerer:
         cands = self.candidates(hits)
         if not cands:
             return self._abstain(question, query, hits, cands, None)
-        q_tokens = [t for t in dict.fromkeys(lexical.correct(tokens(query))) if t not in FRAMING]
-        weights = {t: (lexical.idf(t) or 0.0) for t in q_tokens}
-        missing = [t for t in q_tokens if weights[t] == 0.0]
-        top_idf = max([w for w in weights.values() if w] or [1.0])
-        for t in missing:  # a term the corpus never uses counts heavily against coverage
-            weights[t] = top_idf
-        total = sum(weights.values()) or 1.0
         qtype = question_type(query)
+        terms = Terms.of(query, lexical)
+        speaker = self._speaker(query) if qtype == "say" else None
+        self._score(cands, question, query, qtype, terms, query_vector, speaker, said)
+        ranked = sorted(cands, key=lambda c: (-c.score, c.start))
+        hits = self._rerank(hits, ranked)
+        best = ranked[0]
+        diagnostics = {"type": qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
+                       "coverage": round(best.context, 3), "missing_terms": terms.missing}
+        unknown = self._unknown_entities(question, lexical) + [
+            w for w in words(question) if stem(w) in terms.missing and w.lower() not in STOPWORDS]
+        if unknown:
+            reason = (f"The sources don't mention {', '.join(dict.fromkeys(unknown))}, so they don't answer this. "
+                      "The closest passages are listed below.")
+            return self._abstain(question, query, hits, ranked, reason, diagnostics)
+        weak = max(c.semantic for c in cands) < MIN_SEMANTIC and best.lexical < 0.5
+        byline = qtype == "author" and CUES["author"].search(best.text)
+        if not byline and (weak or best.score < MIN_EVIDENCE or best.context < MIN_COVERAGE):
+            return self._abstain(question, query, hits, ranked, None, diagnostics)
+        cue = CUES.get(qtype)
+        chosen = self._select(ranked, qtype, speaker or (cue if qtype in STRICT_CUES else None))
+        answer = self._compose(question, query, hits, chosen)
+        answer.diagnostics = diagnostics
+        return answer
+
+    def _score(self, cands: list[Candidate], question: str, query: str, qtype: str, terms: "Terms",
+               query_vector, speaker, said: str) -> None:
+        """Set each candidate's semantic, lexical, context and combined scores."""
         sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
         cue = CUES.get(qtype)
-        speaker = self._speaker(query) if qtype == "say" else None
         # Definitions ("What is the Entity List?") want the sentence naming the thing as written;
         # for people, later sentences use the surname alone, so no bonus there.
         definition = re.match(r"^\s*what (is|are|was|were)\b", query, re.I)
@@ -166,8 +207,8 @@ class Answerer:
             if chunk.chunk_id not in contexts:
                 contexts[chunk.chunk_id] = frozenset(tokens(chunk.text + " " + chunk.meta.get("title", "")))
             cand.semantic = float(sim)
-            cand.lexical = sum(weights[t] for t in q_tokens if t in cand.stems) / total
-            cand.context = sum(weights[t] for t in q_tokens if t in contexts[chunk.chunk_id]) / total
+            cand.lexical = terms.share(cand.stems)
+            cand.context = terms.share(contexts[chunk.chunk_id])
             dense = cand.hit.dense_score if cand.hit.dense_score is not None else cand.semantic
             has_cue = 0.5 if cue is None else float(bool(cue.search(cand.text)))
             # A byline is the whole answer to "who wrote it?", whatever else scores.
@@ -180,26 +221,6 @@ class Answerer:
                 cand.score += W_PHRASE
             if said and cand.text in said:
                 cand.score *= REPEAT_PENALTY
-        ranked = sorted(cands, key=lambda c: (-c.score, c.start))
-        hits = self._rerank(hits, ranked)
-        best = ranked[0]
-        diagnostics = {"type": qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
-                       "coverage": round(best.context, 3), "missing_terms": missing}
-        unknown = self._unknown_entities(question, lexical) + [
-            w for w in words(question) if stem(w) in missing and w.lower() not in STOPWORDS]
-        if unknown:
-            reason = (f"The sources don't mention {', '.join(dict.fromkeys(unknown))}, so they don't answer this. "
-                      "The closest passages are listed below.")
-            return self._abstain(question, query, hits, ranked, reason, diagnostics)
-        top_semantic = max(c.semantic for c in cands)
-        weak = top_semantic < MIN_SEMANTIC and best.lexical < 0.5
-        byline = qtype == "author" and CUES["author"].search(best.text)
-        if not byline and (weak or best.score < MIN_EVIDENCE or best.context < MIN_COVERAGE):
-            return self._abstain(question, query, hits, ranked, None, diagnostics)
-        chosen = self._select(ranked, qtype, speaker or (cue if qtype in STRICT_CUES else None))
-        answer = self._compose(question, query, hits, chosen)
-        answer.diagnostics = diagnostics
-        return answer
 
     @staticmethod
     def _speaker(query: str):
