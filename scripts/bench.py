@@ -52,25 +52,34 @@ def part_ingest(tmp: Path) -> dict:
     for i in range(COPIES):
         (corpus / f"copy-{i:02d}.md").write_text(article.replace("id: wapo-sensetime-investment-ban",
                                                                  f"id: copy-{i:02d}"), encoding="utf-8")
-    settings = Settings(_env_file=None, index_dir=tmp / "bench-index", corpus_dir=corpus)
-    pipeline = Pipeline(settings)
-    pipeline.embedder.embed_query("load the model first")  # a fixed cost, not throughput
+    pipeline = Pipeline(Settings(_env_file=None, index_dir=tmp / "bench-index-0", corpus_dir=corpus))
+    settings = pipeline.settings
     texts = [embedded_text(c) for p in sorted(corpus.glob("*.md"))
              for c in chunk_document(load(p, corpus), settings.chunk_size, settings.chunk_overlap_sentences)]
     tokens = pipeline.embedder.count_tokens(texts)
+    pipeline.embedder.embed_documents(texts)  # warm-up pass (model load, kernels): not timed
 
+    # Alternate raw and ingest rounds, each ingest into a fresh index, and take medians: on a
+    # shared 2-core machine single runs of either vary by a fifth.
+    raws, ingests = [], []
+    for round_ in range(1, 4):
+        t0 = time.perf_counter()
+        pipeline.embedder.embed_documents(texts)
+        raws.append(time.perf_counter() - t0)
+        fresh = Pipeline(settings.model_copy(update={"index_dir": tmp / f"bench-index-{round_}"}),
+                         pipeline.embedder)
+        t0 = time.perf_counter()
+        report = fresh.ingest()
+        ingests.append(time.perf_counter() - t0)
+        assert report.chunks_embedded == len(texts)
     t0 = time.perf_counter()
-    pipeline.embedder.embed_documents(texts)
-    raw = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    report = pipeline.ingest()
-    ingest = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    again = pipeline.ingest()
+    again = fresh.ingest()
     unchanged_in_process = time.perf_counter() - t0
-    assert report.chunks_embedded == len(texts) and not again.changed
+    assert not again.changed
+    raw, ingest = statistics.median(raws), statistics.median(ingests)
     return {"chunks": len(texts), "tokens": tokens, "raw_tokens_per_s": tokens / raw,
             "ingest_tokens_per_s": tokens / ingest, "ratio": raw / ingest,
+            "ratios": [r / i for r, i in zip(raws, ingests)],
             "reingest_unchanged_s_in_process": unchanged_in_process, "peak_rss_mb": peak_rss_mb()}
 
 
@@ -181,7 +190,8 @@ def main() -> None:
         ("ingest", f"{ing['chunks']} chunks, {ing['tokens']} tokens ({COPIES} copies of the article)", ""),
         ("raw model throughput", f"{ing['raw_tokens_per_s']:.0f} tokens/s", ""),
         ("ingest throughput", f"{ing['ingest_tokens_per_s']:.0f} tokens/s", ""),
-        ("ingest / raw model", f"{ing['ratio']:.0%}", ">= 80%"),
+        ("ingest / raw model (median of 3)", f"{ing['ratio']:.0%} (rounds: "
+         + ", ".join(f"{r:.0%}" for r in ing["ratios"]) + ")", ">= 80%"),
         ("re-ingest, nothing changed (in process)", f"{ing['reingest_unchanged_s_in_process']:.3f} s", "< 2 s"),
         ("re-ingest, nothing changed (`dossier ingest`)", f"{cli:.2f} s", "< 2 s"),
         ("peak RSS, ingest process", f"{ing['peak_rss_mb']:.0f} MB", "< 1.5 GB"),
