@@ -35,6 +35,7 @@ class Embedder:
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()  # the web app answers from several threads
         # Sentence vectors reused across questions: the answerer scores the same passages often.
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_size = cache_size
@@ -63,13 +64,17 @@ class Embedder:
 
     def embed_cached(self, texts: list[str]) -> list[list[float]]:
         """Vectors for short texts (sentences), computing only those not seen before."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        with self._cache_lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            for text, vector in zip(missing, self.embed_documents(missing)):
-                self._cache[text] = vector
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return [self._cache[t] for t in texts]
+            computed = dict(zip(missing, self.embed_documents(missing)))
+            found.update(computed)
+            with self._cache_lock:
+                self._cache.update(computed)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return [found[t] for t in texts]
 
     def count_tokens(self, texts: list[str]) -> int:
         """Word-piece tokens the model sees for these texts (for throughput figures)."""

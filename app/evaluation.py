@@ -188,9 +188,7 @@ def run_baseline(pipeline: Pipeline, cases: list[Case]) -> dict:
         if case.answerable:
             verdict["evidence_cited"] = any(holds(top, e) for e in case.evidence)
         rows.append({"answer": top, "latency_ms": latency, "citation_valid": True, "verdict": verdict})
-    summary = metrics(rows, cases)
-    summary[f"recall@{RECALL_K}"] = summary.pop(f"recall@{RECALL_K}")  # top-4 only: recall@4 in practice
-    return summary
+    return metrics(rows, cases)  # it retrieves 4, so its recall@5 is a recall@4
 
 
 def _document_texts(pipeline: Pipeline) -> dict[str, str]:

@@ -65,15 +65,24 @@ class Busy:
     """Bounds the questions answered at once and waiting; past that, callers are told 'busy'."""
 
     def __init__(self, running: int, waiting: int):
-        self._slots = threading.BoundedSemaphore(running + waiting)
+        self._admitted = threading.BoundedSemaphore(running + waiting)
+        self._running = threading.BoundedSemaphore(running)
+        self.in_flight = 0  # admitted and not finished (for /api/health and tests)
 
     def __enter__(self):
-        if not self._slots.acquire(blocking=False):
+        if not self._admitted.acquire(blocking=False):
             raise DossierError("Dossier is busy answering other questions; try again in a moment")
+        self.in_flight += 1
         return self
 
     def __exit__(self, *exc):
-        self._slots.release()
+        self.in_flight -= 1
+        self._admitted.release()
+
+    def run(self, fn, *args):
+        """Call fn once a running slot is free (admitted callers wait here, in their thread)."""
+        with self._running:
+            return fn(*args)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -82,7 +91,7 @@ def _error(status: int, message: str) -> JSONResponse:
 
 def api_routes(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
     """POST /api/ask and GET /api/health."""
-    busy = Busy(settings.concurrency, settings.queue_size)
+    busy = app.state.busy = Busy(settings.concurrency, settings.queue_size)
 
     def authorized(request: Request) -> bool:
         if not settings.auth:
@@ -106,7 +115,7 @@ def api_routes(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
             return _error(400, "missing field 'question'")
         try:
             with busy:
-                answer = await _in_thread(pipeline.ask, body["question"], body.get("history") or [])
+                answer = await _in_thread(busy.run, pipeline.ask, body["question"], body.get("history") or [])
         except DossierError as err:
             status = 503 if "busy" in str(err) else 400
             return _error(status, str(err))
@@ -121,7 +130,7 @@ def api_routes(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
         except DossierError as err:
             return _error(503, str(err))
         return {"status": "ok", "documents": stats["document_count"], "chunks": stats["chunk_count"],
-                "model": stats["model"], "index": stats["index"]}
+                "model": stats["model"], "index": stats["index"], "questions_in_flight": busy.in_flight}
 
 
 async def _in_thread(fn, *args):

@@ -1,6 +1,7 @@
 """Login and the bounded queue, on the real app in-process (FastAPI's TestClient)."""
 
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -42,15 +43,36 @@ def test_busy_bounds_running_and_waiting_requests():
         pass
 
 
+def test_busy_runs_one_at_a_time_when_one_running_slot_is_set():
+    busy = Busy(running=1, waiting=3)
+    inside, most = [0], [0]
+    lock = threading.Lock()
+
+    def work():
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        threading.Event().wait(0.05)
+        with lock:
+            inside[0] -= 1
+        return "done"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(busy.run(work))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["done"] * 4 and most[0] == 1
+
+
 def test_a_full_queue_answers_503_with_a_clear_message(real):
     settings = real.settings.model_copy(update={"concurrency": 1, "queue_size": 1})
     release = threading.Event()
-    entered = threading.Semaphore(0)
     original = real.ask
 
     def slow_ask(*args):
-        entered.release()
-        release.wait(10)
+        release.wait(10)  # the first request holds the one running slot; the second waits for it
         return original(*args)
 
     real.ask = slow_ask
@@ -62,7 +84,10 @@ def test_a_full_queue_answers_503_with_a_clear_message(real):
             client.post("/api/ask", json={"question": "Why was SenseTime banned?"}).status_code)) for _ in range(2)]
         for t in threads:
             t.start()
-        assert entered.acquire(timeout=10) and entered.acquire(timeout=10)
+        deadline = time.time() + 10
+        while app.state.busy.in_flight < 2 and time.time() < deadline:
+            time.sleep(0.01)
+        assert app.state.busy.in_flight == 2
         busy = client.post("/api/ask", json={"question": "Why was SenseTime banned?"})
         release.set()
         for t in threads:
