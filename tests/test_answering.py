@@ -117,3 +117,20 @@ def test_question_types_and_entities():
     assert question_type("Who wrote the article?") == "author"
     assert question_type("What did Huawei say about it?") == "say"
     assert entities("Why did the European Union ban SenseTime in 2030?") == ["EU", "SenseTime", "2030"]
+
+
+def test_a_pdf_answer_cites_its_page(small):
+    small.ingest()
+    answer = small.ask("When will the Mill Street bridge close for repairs?")
+    assert "June 2024" in answer.answer
+    cited = [c for c in answer.citations if "June 2024" in c.sentence][0]
+    assert cited.page == 2 and cited.title == "Bridge Inspection Memo"
+
+
+def test_an_html_answer_carries_the_metadata_from_its_meta_tags(small):
+    small.ingest()
+    answer = small.ask("How many pieces of blown glass does the new wing hold?")
+    c = answer.citations[0]
+    assert "300 pieces" in c.sentence
+    assert (c.title, c.publisher, c.published, c.url) == (
+        "City Museum Opens Glass Wing", "Metro Daily", "2022-03-15", "https://example.org/museum-glass")

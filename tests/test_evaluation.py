@@ -91,3 +91,15 @@ def test_the_runner_fails_below_thresholds(real, tmp_path):
     small.write_text("\n".join(DATASET.read_text().splitlines()[:3]))
     assert main(real.settings, small, tmp_path / "run", strict, baseline=False) == 1
     assert "below 1.01" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_any_dataset_in_the_format_runs_against_its_own_corpus(small, tmp_path):
+    from tests.conftest import FIXTURES
+
+    small.ingest()
+    code = main(small.settings, FIXTURES / "qa-fixtures.jsonl", tmp_path / "run", tmp_path / "none.toml",
+                baseline=False)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())["dossier"]
+    assert code == 0 and summary["questions"] == 5
+    assert summary["correctness"] == 1.0 and summary["abstention_accuracy"] == 1.0
+    assert summary["citation_validity"] == 1.0
