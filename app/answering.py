@@ -119,7 +119,7 @@ class Terms:
     @classmethod
     def of(cls, query: str, lexical: LexicalIndex) -> "Terms":
         """Weighted terms of a query against the corpus vocabulary (typos corrected, framing dropped)."""
-        q_tokens = [t for t in dict.fromkeys(lexical.correct(tokens(query))) if t not in FRAMING]
+        q_tokens = [t for t in dict.fromkeys(lexical.terms(query)) if t not in FRAMING]
         weights = {t: lexical.idf(t) for t in q_tokens}
         missing = [t for t, w in weights.items() if w == 0.0]
         top = max([w for w in weights.values() if w] or [1.0])
@@ -249,7 +249,7 @@ class Answerer:
         unknown = []
         for name in entities(question):
             t = stem(name)
-            if t in lexical.all_stems or lexical.correct([t])[0] in lexical.vocabulary:
+            if t in lexical.all_stems or set(lexical.terms(name)) <= lexical.vocabulary:
                 continue
             unknown.append(name)
         return list(dict.fromkeys(unknown))

@@ -76,6 +76,16 @@ class Embedder:
                     self._cache.popitem(last=False)
         return [found[t] for t in texts]
 
+    def dictionary(self) -> frozenset[str]:
+        """Whole English words the model's tokenizer knows (read from vocab.txt; the model is not loaded).
+
+        Lets typo correction tell a misspelling ("labled") from a real word the corpus lacks ("founded").
+        """
+        vocab = model_path(self.name) / "vocab.txt"
+        if not vocab.exists():
+            return frozenset()
+        return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha() and w.islower())
+
     def count_tokens(self, texts: list[str]) -> int:
         """Word-piece tokens the model sees for these texts (for throughput figures)."""
         tokenizer = self.lc._client.tokenizer

@@ -57,6 +57,8 @@ def stem(word: str) -> str:
         w = w[:-2]
     if len(w) <= 3 or w.isdigit():
         return w
+    if w.endswith("es") and not w.endswith(("ses", "xes", "zes", "ches", "shes", "ies")):
+        w = w[:-1]  # apples -> apple (then handled as any word ending in e)
     for suffix, repl in (("ations", ""), ("ation", ""), ("ments", ""), ("ment", ""), ("ical", "ic"),
                          ("itions", "it"), ("ition", "it"),
                          ("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
@@ -101,8 +103,9 @@ def all_stems(text: str) -> set[str]:
 class LexicalIndex:
     """BM25 over a fixed set of chunks; rebuilt when the store's generation changes."""
 
-    def __init__(self, chunks: list[Chunk]):
+    def __init__(self, chunks: list[Chunk], dictionary: frozenset[str] = frozenset()):
         self.chunks = chunks
+        self.dictionary = dictionary  # real words: never "corrected" into corpus words
         docs = [tokens(c.text) for c in chunks]
         self.vocabulary = {t for doc in docs for t in doc}
         self.all_stems = set().union(*(all_stems(c.text + " " + c.meta.get("title", "")) for c in chunks))
@@ -112,15 +115,24 @@ class LexicalIndex:
                 self.doc_freq[t] = self.doc_freq.get(t, 0) + 1
         self._bm25 = BM25Okapi(docs) if chunks else None
 
-    def correct(self, query_tokens: list[str]) -> list[str]:
-        """Replace tokens unknown to the corpus by a close known one (typos: 'sensetme')."""
+    def terms(self, text: str) -> list[str]:
+        """Content tokens of a query, misspellings corrected to the corpus vocabulary ('SenseTme', 'labled').
+
+        A word is corrected only when the corpus lacks it and it is not a real English word: "founded"
+        stays "founded" (and so counts as missing), it does not become "fund".
+        """
         out = []
-        for t in query_tokens:
-            if t in self.vocabulary or t.isdigit() or len(t) < 6:  # short words: too many near misses
-                out.append(t)
+        for word in words(text):
+            if word.lower() in STOPWORDS:
                 continue
-            close = difflib.get_close_matches(t, self.vocabulary, n=1, cutoff=0.8)
-            out.append(close[0] if close else t)
+            t = stem(word)
+            t = SYNONYMS.get(t, t)
+            if t not in self.vocabulary and not t.isdigit() and len(t) >= 4:
+                close = difflib.get_close_matches(t, self.vocabulary, n=3, cutoff=0.8)
+                if word.lower() in self.dictionary:  # a real word: only another form of it ("announce")
+                    close = [c for c in close if min(len(c), len(t)) >= 5 and (c.startswith(t) or t.startswith(c))]
+                t = close[0] if close else t
+            out.append(t)
         return out
 
     def idf(self, token: str) -> float:

@@ -11,7 +11,7 @@ import re
 import threading
 
 from app.embeddings import Embedder
-from app.lexical import FRAMING, LexicalIndex, tokens
+from app.lexical import FRAMING, LexicalIndex
 from app.records import Chunk, Hit
 from app.settings import Settings
 from app.store import Store
@@ -61,6 +61,7 @@ class Retriever:
         self.embedder = embedder
         self._lexical: LexicalIndex | None = None
         self._generation: int | None = None
+        self._dictionary: frozenset[str] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -69,7 +70,9 @@ class Retriever:
         with self._lock:
             generation = self.store.generation()
             if self._lexical is None or generation != self._generation:
-                self._lexical = LexicalIndex(self.store.chunks())
+                if self._dictionary is None:
+                    self._dictionary = self.embedder.dictionary()
+                self._lexical = LexicalIndex(self.store.chunks(), self._dictionary)
                 self._generation = generation
             return self._lexical
 
@@ -79,7 +82,7 @@ class Retriever:
         lexical = self.lexical
         vector = self.embedder.embed_query(query)
         dense = self.store.dense(vector, max(s.dense_k, k or 0))
-        terms = [t for t in lexical.correct(tokens(query)) if t not in FRAMING]
+        terms = [t for t in lexical.terms(query) if t not in FRAMING]
         sparse = lexical.search(terms, max(s.lexical_k, k or 0))
         sparse = trim(sparse, floor=LEXICAL_FLOOR)
         if AUTHOR_QUESTION.search(query):

@@ -34,9 +34,11 @@ def test_tokens_fold_spellings_stems_and_synonyms():
 
 
 def test_bm25_finds_the_chunk_and_corrects_typos_against_the_corpus_vocabulary():
-    index = LexicalIndex([chunk(1, "SenseTime makes facial recognition software."),
-                          chunk(2, "The orchard grows apples."), chunk(3, "Bridges need repairs.")])
-    assert index.correct(["sensetme", "apple"]) == ["sensetime", "apple"]
+    index = LexicalIndex([chunk(1, "SenseTime makes facial recognition software. Its label was funded."),
+                          chunk(2, "The orchard grows apples."), chunk(3, "Bridges need repairs.")],
+                         dictionary=frozenset({"founded", "label", "apples"}))
+    assert index.terms("SenseTme apples labled") == ["sensetime", "apple", "label"]
+    assert index.terms("When was it founded?") == ["found"]  # a real word is never bent into "fund"
     assert index.search(tokens("facial recognition"), k=3)[0][0].chunk_id == "d:1"
     assert index.search(tokens("unrelated words"), k=3) == []
 

@@ -96,3 +96,22 @@ def test_a_full_queue_answers_503_with_a_clear_message(real):
         real.ask = original
     assert busy.status_code == 503 and "busy" in busy.json()["error"]
     assert results == [200, 200]
+
+
+def test_upload_checks_size_and_name_clashes_before_touching_the_index(small, tmp_path):
+    from app.web import ingest_upload
+
+    small.ingest()
+    before = small.stats()["chunk_count"]
+    big = tmp_path / "big.md"
+    big.write_text("word " * 300_000)
+    tiny_limit = small.settings.model_copy(update={"max_upload_mb": 1})
+    with pytest.raises(DossierError, match="limit is 1 MB"):
+        ingest_upload(small, tiny_limit, big)
+    note = tmp_path / "note.md"
+    note.write_text("The ferry leaves at noon.\n")
+    assert "Added" in ingest_upload(small, small.settings, note)
+    note.write_text("The ferry leaves at dawn.\n")
+    with pytest.raises(DossierError, match="different file of that name"):
+        ingest_upload(small, small.settings, note)
+    assert small.stats()["chunk_count"] == before + 1
