@@ -49,9 +49,10 @@ class Pipeline:
         question = check_question(question, self.settings.max_question_chars)
         history = validate_history(history)
         query = standalone_query(question, history)
-        hits, vector = self.retriever.retrieve(query)
+        lexical = self.retriever.lexical  # one staleness check per question, shared by both stages
+        hits, vector = self.retriever.retrieve(query, lexical=lexical)
         said = " ".join(t["content"] for t in history if t["role"] == "assistant")
-        answer = self.answerer.answer(question, query, hits, vector, self.retriever.lexical, said)
+        answer = self.answerer.answer(question, query, hits, vector, lexical, said)
         answer.latency_ms = (time.perf_counter() - t0) * 1000
         return answer
 

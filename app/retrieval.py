@@ -76,10 +76,14 @@ class Retriever:
                 self._generation = generation
             return self._lexical
 
-    def retrieve(self, query: str, k: int | None = None) -> tuple[list[Hit], list[float]]:
-        """Fused hits for a query, best first, and the query vector (the answerer reuses it)."""
+    def retrieve(self, query: str, k: int | None = None,
+                 lexical: LexicalIndex | None = None) -> tuple[list[Hit], list[float]]:
+        """Fused hits for a query, best first, and the query vector (the answerer reuses it).
+
+        Pass the ``lexical`` index the caller already holds to skip a second staleness check.
+        """
         s = self.settings
-        lexical = self.lexical
+        lexical = lexical or self.lexical
         vector = self.embedder.embed_query(query)
         dense = self.store.dense(vector, max(s.dense_k, k or 0))
         terms = [t for t in lexical.terms(query) if t not in FRAMING]

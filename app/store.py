@@ -115,9 +115,15 @@ class Store:
                           "model": self.settings.embedding_model, "generation": 0},
                 configuration={"hnsw": {"space": "cosine"}},
             )
-        if not self.exists():
-            raise StoreError(f"no index at {self.location}: run 'dossier ingest' first")
-        return self.client.get_collection(self.settings.collection)
+        from chromadb.errors import NotFoundError
+
+        missing = StoreError(f"no index at {self.location}: run 'dossier ingest' first")
+        if not self.settings.chroma_url and not (self.settings.index_dir / "chroma.sqlite3").exists():
+            raise missing  # checked first so a wrong folder is never turned into an empty index
+        try:
+            return self.client.get_collection(self.settings.collection)
+        except NotFoundError:
+            raise missing from None
 
     def reset(self) -> None:
         """Drop the collection (used when the model or chunking settings changed)."""
