@@ -15,12 +15,16 @@ import numpy as np
 from app.chunking import split_sentences
 from app.lexical import FRAMING, STOPWORDS, LexicalIndex, stem, tokens, words
 from app.records import Answer, Citation, Hit
+from app.retrieval import AUTHOR_QUESTION, BYLINE
 from app.settings import Settings
 
 # Weights and floors, tuned on evals/qa.jsonl (see evals/README.md for the figures).
 W_SEMANTIC, W_DENSE, W_LEXICAL, W_CONTEXT, W_CUE = 0.40, 0.15, 0.25, 0.10, 0.10
 W_SPEAKER = 0.25  # for "what did X say": X is the speaker of the sentence ("X spokeswoman ... said")
 SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|responded|added|denied)"
+# "What did X say ...", "How did the company respond?": group 1 is the speaker asked about.
+SAY_QUESTION = re.compile(r"^\s*(?:what|how)\s+(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
+                          r"(?:say|said|respond|reply|react|write|state|comment)\b", re.I)
 W_PHRASE = 0.15  # a definition's sentence holds the multi-word name asked about ("Entity List")
 MIN_SEMANTIC = 0.25  # below this no retrieved sentence is about the question
 MIN_EVIDENCE = 0.42  # floor of the combined score of the best sentence
@@ -44,7 +48,7 @@ CUES = {
     "why": re.compile(r"\b(because|due to|citing|said|saying|says|accus\w*|alleg\w*|for (its|their)|"
                       r"responsible for|in connection with|as part of)\b", re.I),
     "say": re.compile(r"\b(said|says|saying|wrote|statement|email)\b|[“\"]"),
-    "author": re.compile(r"^By\s+[A-Z]"),
+    "author": BYLINE,
     "where": re.compile(r"\b(in|at|based|region|province|city|country)\b"),
     "list": re.compile(r",.*\b(and|or)\b|\b(including|include|includes)\b"),
 }
@@ -68,9 +72,9 @@ class Candidate:
 def question_type(question: str) -> str:
     """A coarse type that says what kind of sentence answers the question."""
     q = question.lower().strip()
-    if re.search(r"\b(who wrote|author|written by|reporter|journalist|byline)\b", q):
+    if AUTHOR_QUESTION.search(q):
         return "author"
-    if re.match(r"^(what|how) (did|does|do|has|have) .+\b(say|said|respond|reply|react|write|state|comment)\b", q):
+    if SAY_QUESTION.match(q):
         return "say"
     if re.match(r"^(when|what (year|date|day|month|time))\b", q) or "how long" in q:
         return "when"
@@ -225,8 +229,7 @@ class Answerer:
     @staticmethod
     def _speaker(query: str):
         """A pattern for sentences in which the question's subject speaks, or None."""
-        subject = re.match(r"^\s*(?:what|how)\s+(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
-                           r"(?:say|said|respond|reply|react|write|state|comment)\b", query, re.I)
+        subject = SAY_QUESTION.match(query)
         if not subject:
             return None
         words_ = [w for w in words(subject.group(1)) if w.lower() not in STOPWORDS]

@@ -18,7 +18,7 @@ from app.store import Store
 
 
 AUTHOR_QUESTION = re.compile(r"\b(who wrote|author|written by|reporter|journalist|byline)\b", re.I)
-BYLINE = re.compile(r"(^|\n)By [A-Z]")
+BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
 LEXICAL_FLOOR = 0.25  # BM25 results below this share of the best score are dropped before fusion
 DENSE_MARGIN = 0.25  # vector results this far below the best similarity are dropped before fusion
 
