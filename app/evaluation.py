@@ -158,10 +158,9 @@ def check_thresholds(summary: dict, path: Path) -> list[str]:
     return failed
 
 
-def run(pipeline: Pipeline, cases: list[Case]) -> list[dict]:
-    """Every case through ``pipeline.ask``; one results row each."""
+def run(pipeline: Pipeline, cases: list[Case], texts: dict[str, str]) -> list[dict]:
+    """Every case through ``pipeline.ask``; one results row each. ``texts``: document id -> text."""
     chunks = {c.chunk_id: c.text for c in pipeline.store.chunks()}
-    texts = _document_texts(pipeline)
     rows = []
     for case in cases:
         answer = pipeline.ask(case.question, case.history)
@@ -241,7 +240,7 @@ def main(settings: Settings, dataset: Path, out: Path, thresholds: Path, baselin
     if not cases:
         raise DossierError(f"no usable questions in {dataset}")
     pipeline.warm_up()
-    rows = run(pipeline, cases)
+    rows = run(pipeline, cases, texts)
     summary = metrics(rows, cases)
     base = run_baseline(pipeline, cases) if baseline else None
     failed = check_thresholds(summary, thresholds)
