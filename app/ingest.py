@@ -166,8 +166,10 @@ def _sync(paths, settings, store, embedder, progress, prune) -> IngestReport:
 
     if prune:
         folders = [p for p in paths if p.is_dir()]
+        # A file still there but unreadable now keeps its last good version in the index.
+        unreadable = {str(Path(p).resolve()) for p, _ in report.errors}
         for doc_id, state in states.items():
-            if doc_id not in docs and any(_within(state.source, f) for f in folders):
+            if doc_id not in docs and state.source not in unreadable and any(_within(state.source, f) for f in folders):
                 store.delete(state.chunk_ids)
                 report.removed.append(doc_id)
     if report.changed:

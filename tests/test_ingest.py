@@ -142,3 +142,12 @@ def test_a_chroma_server_that_does_not_answer_is_a_clear_error(tmp_path, embedde
     settings = make_settings(tmp_path, tmp_path).model_copy(update={"chroma_url": "http://127.0.0.1:9"})
     with pytest.raises(DossierError, match="does not answer"):
         Pipeline(settings, embedder).ingest()
+
+
+def test_a_file_that_became_unreadable_is_reported_and_its_indexed_version_kept(small):
+    small.ingest()
+    before = ids_by_doc(small)["orchard"]
+    (small.settings.corpus_dir / "orchard.txt").write_bytes(b"caf\xe9 broken now")
+    report = small.ingest()
+    assert [r for _, r in report.errors] == [r for _, r in report.errors if "not UTF-8" in r] != []
+    assert report.removed == [] and ids_by_doc(small)["orchard"] == before
