@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.chunking import split_sentences
-from app.lexical import FRAMING, STOPWORDS, LexicalIndex, stem, tokens, words
+from app.lexical import FRAMING, STOPWORDS, LexicalIndex, names, stem, tokens, words
 from app.records import Answer, Citation, Hit
 from app.retrieval import AUTHOR_QUESTION, BYLINE
 from app.settings import Settings
@@ -92,12 +92,6 @@ def question_type(question: str) -> str:
     if re.match(r"^(is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b", q):
         return "yesno"
     return "what"
-
-
-def names_in(text: str) -> list[str]:
-    """Runs of capitalised words after the first word ("Entity List", "Shohrat Zakir")."""
-    found = re.findall(r"(?<!^)(?<![.?!] )\b([A-Z][\w’'-]*(?: [A-Z][\w’'-]*)+)", text.strip())
-    return [f for f in found if f.split()[0].lower() not in STOPWORDS]
 
 
 def entities(question: str) -> list[str]:
@@ -204,7 +198,7 @@ class Answerer:
         # Definitions ("What is the Entity List?") want the sentence naming the thing as written;
         # for people, later sentences use the surname alone, so no bonus there.
         definition = re.match(r"^\s*what (is|are|was|were)\b", query, re.I)
-        phrases = [p.lower() for p in names_in(question)] if definition else []
+        phrases = [p.lower() for p in names(question) if " " in p] if definition else []
         contexts: dict[str, frozenset] = {}
         for cand, sim in zip(cands, sims):
             chunk = cand.hit.chunk

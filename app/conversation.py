@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 
-from app.lexical import STOPWORDS, words
+from app.lexical import STOPWORDS, names, words
 from app.records import DossierError
 
 ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|he|him|his|she|her|this|that|these|those|"
                       r"the company|the firm|the officials|the list|the ban|the sanction)\b", re.I)
 WHAT_ABOUT = re.compile(r"^\s*(?:and|what about|how about|and what about)\s+(.+?)\s*\??\s*$", re.I)
-WH = {"who", "what", "when", "where", "why", "which", "how", "whom", "whose"}
 
 
 def validate_history(history) -> list[dict]:
@@ -31,33 +30,19 @@ def validate_history(history) -> list[dict]:
     return history
 
 
-NAME = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
 ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Post|Project|Exchange|Commission)\b")
 PLURAL = re.compile(r"\b(they|them|their|theirs)\b", re.I)
 
 
-def _names(text: str, skip_first: bool = True) -> list[str]:
-    """Capitalised phrases of a text ("Shohrat Zakir"), leaving out each sentence's first word."""
-    found = []
-    for match in NAME.finditer(text):
-        phrase = match.group(0)
-        before = text[:match.start()].rstrip()
-        if skip_first and (not before or before[-1] in ".?!\"“"):
-            phrase = phrase.split(" ", 1)[1] if " " in phrase else ""
-        if phrase and phrase.lower() not in WH:
-            found.append(phrase)
-    return found
-
-
 def _subject(question: str) -> str | None:
     """The main name a question is about: its first capitalised phrase after the first word."""
-    names = _names(question)
-    return names[0] if names else None
+    found = names(question)
+    return found[0] if found else None
 
 
 def _topic(question: str) -> str:
     """The content words of a question, in order."""
-    return " ".join(w for w in words(question) if w.lower() not in STOPWORDS and w.lower() not in WH)
+    return " ".join(w for w in words(question) if w.lower() not in STOPWORDS)
 
 
 def standalone_query(question: str, history: list[dict]) -> str:
@@ -80,7 +65,7 @@ def standalone_query(question: str, history: list[dict]) -> str:
     context = [_topic(last)]
     replies = [t["content"] for t in history if t["role"] == "assistant"]
     if PLURAL.search(question) and replies:  # "they" most often means the people just named
-        people = [n for n in _names(re.sub(r"\[\d+\]", "", replies[-1]))
+        people = [n for n in names(re.sub(r"\[\d+\]", "", replies[-1]))
                   if " " in n and not ORG_WORDS.search(n)]
         context += list(dict.fromkeys(people))
     context = [c for c in context if c]

@@ -95,6 +95,26 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+NAME = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
+
+
+def names(text: str) -> list[str]:
+    """Capitalised phrases of a text ("Shohrat Zakir", "Entity List").
+
+    The word that opens a sentence is left out (it is capitalised anyway), and so is a phrase
+    led by a function word ("Who", "The").
+    """
+    found = []
+    for match in NAME.finditer(text):
+        phrase = match.group(0)
+        before = text[:match.start()].rstrip()
+        if not before or before[-1] in ".?!\"“":
+            phrase = phrase.split(None, 1)[1] if len(phrase.split()) > 1 else ""
+        if phrase and phrase.split()[0].lower() not in STOPWORDS:
+            found.append(phrase)
+    return found
+
+
 def all_stems(text: str) -> set[str]:
     """Every stem of a text, stopwords included (for checking that a name occurs at all)."""
     return {stem(w) for w in words(text)}
