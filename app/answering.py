@@ -1,8 +1,9 @@
 """Answering: pick the few source sentences that answer the question, cite each, or abstain.
 
 Extractive and deterministic: the answer is made only of verbatim sentences from the retrieved
-chunks, so every citation is correct by construction and nothing is invented. When the evidence
-is too weak, or the question names something the sources never mention, it abstains.
+chunks, so every citation is correct by construction and nothing is invented. The answerer reads
+as features -> score -> decision. A question word that no source uses only lowers coverage; the
+one veto is a premise (a name, number or quote) that no source holds.
 """
 
 from __future__ import annotations
@@ -12,47 +13,44 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app import overview
 from app.chunking import split_sentences
-from app.lexical import FRAMING, STOPWORDS, LexicalIndex, names, stem, tokens, words
+from app.query import BYLINE, Query, speaker_pattern
 from app.records import Answer, Citation, Hit
-from app.retrieval import AUTHOR_QUESTION, BYLINE
 from app.settings import Settings
+from app.text import MONTHS, STOPWORDS, WEEKDAYS, names, normal, tokens, words
 
-# Weights and floors, tuned on evals/qa.jsonl (see evals/README.md for the figures).
-W_SEMANTIC, W_DENSE, W_LEXICAL, W_CONTEXT, W_CUE = 0.40, 0.15, 0.25, 0.10, 0.10
+# Weights and floors: the only place they are set; chosen on evals/dev.jsonl (never on test).
+W_SEMANTIC, W_DENSE, W_COVERAGE, W_CONTEXT, W_CUE = 0.40, 0.15, 0.25, 0.10, 0.10
 W_SPEAKER = 0.25  # for "what did X say": X is the speaker of the sentence ("X spokeswoman ... said")
-SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|responded|added|denied)"
-# "What did X say ...", "How did the company respond?": group 1 is the speaker asked about.
-SAY_QUESTION = re.compile(r"^\s*(?:what|how)\s+(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
-                          r"(?:say|said|respond|reply|react|write|state|comment)\b", re.I)
 W_PHRASE = 0.15  # a definition's sentence holds the multi-word name asked about ("Entity List")
-MIN_SEMANTIC = 0.25  # below this no retrieved sentence is about the question
+# A question word relates to a source word by the model's similarity of the two words: below
+# SOFT_LOW it is unrelated, from SOFT_HIGH on it counts as the same word (hire/hired, buy/purchase).
+SOFT_LOW, SOFT_HIGH = 0.40, 0.72
+MIN_SEMANTIC = 0.25  # below this (and with under half the terms) no sentence is about the question
 MIN_EVIDENCE = 0.42  # floor of the combined score of the best sentence
-MIN_COVERAGE = 0.34  # share of the question's weighted terms found near the best sentence
+MIN_COVERAGE = 0.30  # share of the question's weighted terms found near the best sentence
+MAX_GAP = 0.80  # the question's weightiest terms must be near the best sentence ...
+RESCUE_SEMANTIC = 0.60  # ... unless the sentence says close to what the question asks
 FOLLOW_RATIO = 0.80  # a further sentence must score this share of the best one
 LIST_FOLLOW_RATIO = 0.70  # lists gather more of the nearby items
 STRICT_CUES = {"when", "count", "say", "author"}  # further sentences must have the answer's form too
 REPEAT_PENALTY = 0.6  # a sentence the assistant already gave in this conversation
 PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
-INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instruction|rule|prompt|guideline|previous|above|system)"
-    r"|\b(you are now|pretend (to be|you)|act as|jailbreak|developer mode|system prompt)\b", re.I | re.S)
-MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 CUES = {
-    "when": re.compile(rf"\b(({MONTHS})|(19|20)\d\d|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-                       r"year|summer|winter|spring|autumn|week|until|since|ago|today)\b", re.I),
+    "when": re.compile(rf"\b(({MONTHS})|(19|20)\d\d|{WEEKDAYS}|"
+                       r"year|summer|winter|spring|autumn|week|until|since|ago|today|yesterday)\b", re.I),
     "count": re.compile(r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|dozen|million|"
                         r"billion|several)\b", re.I),
     "who": re.compile(r"\b(?!The\b)[A-Z][a-z]+ [A-Z][a-z]+\b|\b(spokes\w+|secretary|chairman|official\w*|president|"
-                      r"administration|department|company|companies|firm\w*)\b"),
+                      r"administration|department|company|companies|firm\w*|led by|head\w*|director)\b"),
     "why": re.compile(r"\b(because|due to|citing|said|saying|says|accus\w*|alleg\w*|for (its|their)|"
-                      r"responsible for|in connection with|as part of)\b", re.I),
+                      r"responsible for|in connection with|as part of|so that|in order to)\b", re.I),
     "say": re.compile(r"\b(said|says|saying|wrote|statement|email)\b|[“\"]"),
     "author": BYLINE,
     "where": re.compile(r"\b(in|at|based|region|province|city|country)\b"),
     "list": re.compile(r",.*\b(and|or)\b|\b(including|include|includes)\b"),
 }
-
 
 @dataclass
 class Candidate:
@@ -64,69 +62,10 @@ class Candidate:
     text: str
     score: float = 0.0
     semantic: float = 0.0
-    lexical: float = 0.0
-    context: float = 0.0  # share of the question's weighted terms in the chunk and its title
+    coverage: float = 0.0  # weighted share of the question's terms in the sentence (soft matches count)
+    context: float = 0.0  # the same share over the whole chunk and its title
+    gap: float = 0.0  # weight (relative to the heaviest term) of the worst-matched term in the chunk
     stems: frozenset = frozenset()
-
-
-def question_type(question: str) -> str:
-    """A coarse type that says what kind of sentence answers the question."""
-    q = question.lower().strip()
-    if AUTHOR_QUESTION.search(q):
-        return "author"
-    if SAY_QUESTION.match(q):
-        return "say"
-    if re.match(r"^(when|what (year|date|day|month|time))\b", q) or "how long" in q:
-        return "when"
-    if re.match(r"^how (many|much)\b", q) or re.search(r"\b(number of|how many|how much)\b", q):
-        return "count"
-    if re.match(r"^(who|whom|whose)\b", q):
-        return "who"
-    if re.match(r"^why\b", q) or re.search(r"\b(reason|for what|on what grounds)\b", q):
-        return "why"
-    if re.match(r"^where\b", q):
-        return "where"
-    if re.match(r"^(which|list|name|what (are|were) the)\b", q) or re.search(
-            r"\b(list|(which|what) (countries|companies|firms|officials|people|nations|individuals|groups|funds))\b", q):
-        return "list"
-    if re.match(r"^(is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b", q):
-        return "yesno"
-    return "what"
-
-
-def entities(question: str) -> list[str]:
-    """Names and numbers the question takes as given: each must occur in the sources."""
-    found = []
-    for i, word in enumerate(words(question)):
-        if word.lower() in {"i", "u", "s"}:
-            continue
-        if word.lower() in STOPWORDS:
-            continue
-        if (i > 0 and word[0].isupper()) or any(ch.isdigit() for ch in word) or (word.isupper() and len(word) > 1):
-            found.append(word)
-    return found
-
-
-@dataclass
-class Terms:
-    """The question's content terms, weighted by rarity; terms the corpus never uses weigh most."""
-
-    weights: dict[str, float]
-    missing: list[str]
-
-    @classmethod
-    def of(cls, query: str, lexical: LexicalIndex) -> "Terms":
-        """Weighted terms of a query against the corpus vocabulary (typos corrected, framing dropped)."""
-        q_tokens = [t for t in dict.fromkeys(lexical.terms(query)) if t not in FRAMING]
-        weights = {t: lexical.idf(t) for t in q_tokens}
-        missing = [t for t, w in weights.items() if w == 0.0]
-        top = max([w for w in weights.values() if w] or [1.0])
-        return cls({t: (top if t in missing else w) for t, w in weights.items()}, missing)
-
-    def share(self, stems) -> float:
-        """Share of the weighted terms found among these stems (0 to 1)."""
-        total = sum(self.weights.values())
-        return sum(w for t, w in self.weights.items() if t in stems) / total if total else 0.0
 
 
 def _unit(vectors) -> np.ndarray:
@@ -134,8 +73,13 @@ def _unit(vectors) -> np.ndarray:
     return arr / np.maximum(np.linalg.norm(arr, axis=-1, keepdims=True), 1e-9)
 
 
+def candidate_words(text: str) -> list[str]:
+    """The content words of a sentence, lower case (what question terms are matched against)."""
+    return [w.lower() for w in words(text) if w.lower() not in STOPWORDS]
+
+
 class Answerer:
-    """Composes an Answer from retrieved hits; needs the embedder for sentence similarity."""
+    """Composes an Answer from retrieved hits; needs the embedder for sentence and word similarity."""
 
     def __init__(self, settings: Settings, embedder):
         self.settings = settings
@@ -152,85 +96,120 @@ class Answerer:
                     seen[key] = Candidate(hit, s.start, s.end, s.text, stems=frozenset(tokens(s.text)))
         return list(seen.values())
 
-    def answer(self, question: str, query: str, hits: list[Hit], query_vector, lexical: LexicalIndex,
-               said: str = "") -> Answer:
-        """The extractive answer to ``query`` (the standalone form of ``question``).
-
-        ``said`` is what the assistant already answered in this conversation: a follow-up asks for
-        something new, so sentences found there rank below fresh ones.
-        """
-        if INJECTION.search(question):
-            return self._abstain(question, query, hits, [], "I answer only from the sources and do not follow "
-                                 "instructions given in a question, so I won't do that.")
+    def answer(self, query: Query, hits: list[Hit], query_vector, chunks) -> Answer:
+        """The extractive answer to ``query``; ``chunks`` are all indexed chunks (for document questions)."""
+        if query.injection:
+            return self.abstain(query, hits, [], "I answer only from the sources and do not follow "
+                                "instructions given in a question, so I won't do that.")
+        if query.intent != "content":
+            return overview.respond(query, hits, chunks, self)
         cands = self.candidates(hits)
         if not cands:
-            return self._abstain(question, query, hits, cands, None)
-        qtype = question_type(query)
-        terms = Terms.of(query, lexical)
-        speaker = self._speaker(query) if qtype == "say" else None
-        self._score(cands, question, query, qtype, terms, query_vector, speaker, said)
+            return self.abstain(query, hits, cands, None)
+        self._features(cands, query, query_vector)
         ranked = sorted(cands, key=lambda c: (-c.score, c.start))
         hits = self._rerank(hits, ranked)
         best = ranked[0]
-        diagnostics = {"type": qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
-                       "coverage": round(best.context, 3), "missing_terms": terms.missing}
-        unknown = self._unknown_entities(question, lexical) + [
-            w for w in words(question) if stem(w) in terms.missing and w.lower() not in STOPWORDS]
-        if unknown:
-            reason = (f"The sources don't mention {', '.join(dict.fromkeys(unknown))}, so they don't answer this. "
+        diagnostics = {"type": query.qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
+                       "coverage": round(best.coverage, 3), "context": round(best.context, 3),
+                       "gap": round(best.gap, 3),
+                       "missing_terms": query.missing, "missing_premises": query.premises}
+        if query.premises:
+            reason = (f"The sources don't mention {', '.join(query.premises)}, so they don't answer this. "
                       "The closest passages are listed below.")
-            return self._abstain(question, query, hits, ranked, reason, diagnostics)
-        weak = max(c.semantic for c in cands) < MIN_SEMANTIC and best.lexical < 0.5
-        byline = qtype == "author" and CUES["author"].search(best.text)
-        if not byline and (weak or best.score < MIN_EVIDENCE or best.context < MIN_COVERAGE):
-            return self._abstain(question, query, hits, ranked, None, diagnostics)
-        cue = CUES.get(qtype)
-        chosen = self._select(ranked, qtype, speaker or (cue if qtype in STRICT_CUES else None))
-        answer = self._compose(question, query, hits, chosen)
+            return self.abstain(query, hits, ranked, reason, diagnostics)
+        if not self._answers(best, query):
+            return self.abstain(query, hits, ranked, None, diagnostics)
+        cue = CUES.get(query.qtype)
+        speaker = speaker_pattern(query) if query.qtype == "say" else None
+        chosen = self._select(ranked, query.qtype, speaker or (cue if query.qtype in STRICT_CUES else None))
+        answer = self.compose(query, hits, chosen)
+        if query.qtype == "when":
+            overview.add_publication_date(answer, chosen, chunks, self)
         answer.diagnostics = diagnostics
         return answer
 
-    def _score(self, cands: list[Candidate], question: str, query: str, qtype: str, terms: "Terms",
-               query_vector, speaker, said: str) -> None:
-        """Set each candidate's semantic, lexical, context and combined scores."""
+    @staticmethod
+    def _answers(best: Candidate, query: Query) -> bool:
+        """The decision: does the best sentence answer the question well enough to be given?"""
+        if query.qtype == "author" and BYLINE.search(best.text):
+            return True  # a byline is the whole answer to "who wrote it?", whatever else scores
+        weak = best.semantic < MIN_SEMANTIC and best.coverage < 0.5  # rare names embed poorly: coverage decides
+        focused = best.gap <= MAX_GAP or best.semantic >= RESCUE_SEMANTIC
+        return not weak and focused and best.score >= MIN_EVIDENCE and best.context >= MIN_COVERAGE
+
+    def _term_credit(self, query: Query, cands: list[Candidate]) -> tuple[list[str], dict[str, np.ndarray]]:
+        """Query terms, and for each source word its credit (0 to 1) towards each term.
+
+        Exact tokens count fully; other words count by the model's word similarity, so "hire"
+        finds "hired" and "legal" finds "prohibited" without a hand-written synonym list.
+        """
+        terms = list(query.terms)
+        vocab = list(dict.fromkeys(w for c in cands for w in candidate_words(c.text)))
+        if not terms or not vocab:
+            return terms, {}
+        q = _unit(self.embedder.embed_cached([query.surface[t] for t in terms]))
+        v = _unit(self.embedder.embed_cached(vocab))
+        credit = np.clip((v @ q.T - SOFT_LOW) / (SOFT_HIGH - SOFT_LOW), 0.0, 1.0)
+        for j, word in enumerate(vocab):
+            token = normal(word)
+            for i, term in enumerate(terms):
+                if token == term:
+                    credit[j, i] = 1.0
+        return terms, dict(zip(vocab, credit))
+
+    def _features(self, cands: list[Candidate], query: Query, query_vector) -> None:
+        """Set each candidate's semantic, coverage, context and combined scores."""
         sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
-        cue = CUES.get(qtype)
+        terms, credit = self._term_credit(query, cands)
+        weights = np.array([query.terms[t] for t in terms], dtype=np.float32)
+        total = float(weights.sum()) or 1.0
+        zero = np.zeros(len(terms), dtype=np.float32)
+
+        def matched(word_list, extra=frozenset()) -> np.ndarray:
+            best = zero.copy()
+            for w in word_list:
+                if w in credit:
+                    best = np.maximum(best, credit[w])
+            for i, t in enumerate(terms):
+                if t in extra:
+                    best[i] = 1.0
+            return best
+
+        def share(match: np.ndarray) -> float:
+            return float(match @ weights) / total if terms else 0.0
+
+        own = np.array([0.0 if t in query.background else 1.0 for t in terms], dtype=np.float32)
+        heaviest = float((weights * own).max()) if terms else 0.0
+
+        cue = CUES.get(query.qtype)
+        speaker = speaker_pattern(query) if query.qtype == "say" else None
         # Definitions ("What is the Entity List?") want the sentence naming the thing as written;
         # for people, later sentences use the surname alone, so no bonus there.
-        definition = re.match(r"^\s*what (is|are|was|were)\b", query, re.I)
-        phrases = [p.lower() for p in names(question) if " " in p] if definition else []
-        contexts: dict[str, frozenset] = {}
+        definition = re.match(r"^\s*what (is|are|was|were)\b", query.standalone, re.I)
+        phrases = [p.lower() for p in names(query.question) if " " in p] if definition else []
+        contexts: dict[str, np.ndarray] = {}
         for cand, sim in zip(cands, sims):
             chunk = cand.hit.chunk
             if chunk.chunk_id not in contexts:
-                contexts[chunk.chunk_id] = frozenset(tokens(chunk.text + " " + chunk.meta.get("title", "")))
+                title = frozenset(tokens(chunk.meta.get("title", "")))
+                contexts[chunk.chunk_id] = matched(candidate_words(chunk.text), title)
             cand.semantic = float(sim)
-            cand.lexical = terms.share(cand.stems)
-            cand.context = terms.share(contexts[chunk.chunk_id])
+            cand.coverage = share(matched(candidate_words(cand.text)))
+            context = contexts[chunk.chunk_id]
+            cand.context = share(context)
+            cand.gap = float(((1.0 - context) * weights * own).max()) / heaviest if heaviest else 0.0
             dense = cand.hit.dense_score if cand.hit.dense_score is not None else cand.semantic
             has_cue = 0.5 if cue is None else float(bool(cue.search(cand.text)))
-            # A byline is the whole answer to "who wrote it?", whatever else scores.
-            w_cue = 1.0 if qtype == "author" else W_CUE
+            w_cue = 1.0 if query.qtype == "author" else W_CUE
             if speaker is not None and speaker.search(cand.text):
                 has_cue, w_cue = 1.0, W_SPEAKER
-            cand.score = (W_SEMANTIC * cand.semantic + W_DENSE * dense + W_LEXICAL * cand.lexical
+            cand.score = (W_SEMANTIC * cand.semantic + W_DENSE * dense + W_COVERAGE * cand.coverage
                           + W_CONTEXT * cand.context + w_cue * has_cue)
             if phrases and any(p in cand.text.lower() for p in phrases):
                 cand.score += W_PHRASE
-            if said and cand.text in said:
+            if query.said and cand.text in query.said:
                 cand.score *= REPEAT_PENALTY
-
-    @staticmethod
-    def _speaker(query: str):
-        """A pattern for sentences in which the question's subject speaks, or None."""
-        subject = SAY_QUESTION.match(query)
-        if not subject:
-            return None
-        words_ = [w for w in words(subject.group(1)) if w.lower() not in STOPWORDS]
-        if not words_:
-            return None
-        name = r"\W+".join(re.escape(w) for w in words_)
-        return re.compile(rf"\b{name}\b(?:\W+\w+){{0,6}}?\W+{SPEECH}\b", re.I)
 
     @staticmethod
     def _rerank(hits: list[Hit], ranked: list[Candidate]) -> list[Hit]:
@@ -239,17 +218,6 @@ class Answerer:
         for i, cand in enumerate(ranked):
             order.setdefault(cand.hit.chunk.chunk_id, i)
         return sorted(hits, key=lambda h: order.get(h.chunk.chunk_id, len(ranked)))
-
-    @staticmethod
-    def _unknown_entities(question: str, lexical: LexicalIndex) -> list[str]:
-        """Names or numbers in the user's question that no indexed passage contains."""
-        unknown = []
-        for name in entities(question):
-            t = stem(name)
-            if t in lexical.all_stems or set(lexical.terms(name)) <= lexical.vocabulary:
-                continue
-            unknown.append(name)
-        return list(dict.fromkeys(unknown))
 
     def _select(self, ranked: list[Candidate], qtype: str, required=None) -> list[Candidate]:
         """The best sentence, then close runners-up that add something (and carry ``required``)."""
@@ -273,23 +241,24 @@ class Answerer:
             covered |= cand.stems
         return self._with_antecedents(chosen, ranked, used, budget)
 
-    def _with_antecedents(self, chosen, ranked, used, budget):
+    @staticmethod
+    def _with_antecedents(chosen, ranked, used, budget):
         """Add the sentence before one that opens with a pronoun, when the budget allows."""
         by_pos = {(c.hit.chunk.doc_id, c.end): c for c in ranked}
         out = list(chosen)
         for cand in chosen:
             if not PRONOUN_START.match(cand.text):
                 continue
-            doc_text_gap = [c for (doc, end), c in by_pos.items()
-                            if doc == cand.hit.chunk.doc_id and 0 < cand.start - end <= 3]
-            prev = doc_text_gap[0] if doc_text_gap else None
+            gap = [c for (doc, end), c in by_pos.items() if doc == cand.hit.chunk.doc_id and 0 < cand.start - end <= 3]
+            prev = gap[0] if gap else None
             if prev and prev not in out and used + len(prev.text.split()) <= budget:
                 out.append(prev)
                 used += len(prev.text.split())
         return sorted(out, key=lambda c: (c.hit.chunk.doc_id, c.start))
 
     @staticmethod
-    def _citation(marker: int, cand: Candidate) -> Citation:
+    def citation(marker: int, cand: Candidate) -> Citation:
+        """The citation of one candidate sentence."""
         chunk, meta = cand.hit.chunk, cand.hit.chunk.meta
         return Citation(marker=marker, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id,
                         title=meta.get("title", ""), publisher=meta.get("publisher", ""),
@@ -297,12 +266,13 @@ class Answerer:
                         doc_type=meta.get("doc_type", ""), page=chunk.page, text=chunk.text,
                         start=cand.start, end=cand.end, sentence=cand.text)
 
-    def _compose(self, question: str, query: str, hits: list[Hit], chosen: list[Candidate]) -> Answer:
-        citations = [self._citation(i, c) for i, c in enumerate(chosen, start=1)]
-        text = " ".join(f"{c.sentence} [{c.marker}]" for c in citations)
-        return Answer(question, query, text, False, citations, [], hits=hits)
+    def compose(self, query: Query, hits: list[Hit], chosen: list[Candidate], lead: str = "") -> Answer:
+        """The answer: each chosen sentence verbatim followed by its marker (after an optional lead-in)."""
+        citations = [self.citation(i, c) for i, c in enumerate(chosen, start=1)]
+        text = " ".join([lead] * bool(lead) + [f"{c.sentence} [{c.marker}]" for c in citations])
+        return Answer(query.question, query.standalone, text, False, citations, [], hits=hits)
 
-    def _abstain(self, question, query, hits, ranked, reason, diagnostics=None) -> Answer:
+    def abstain(self, query: Query, hits, ranked, reason, diagnostics=None) -> Answer:
         """A plain 'the sources don't say' with the closest passages, none shown as support."""
         text = reason or "The sources don't say. The closest passages are listed below, but none of them answers this."
         near, seen = [], set()
@@ -310,7 +280,7 @@ class Answerer:
             if cand.hit.chunk.chunk_id in seen:
                 continue
             seen.add(cand.hit.chunk.chunk_id)
-            near.append(self._citation(len(near) + 1, cand))
+            near.append(self.citation(len(near) + 1, cand))
             if len(near) >= self.settings.near_misses:
                 break
         if not ranked:
@@ -318,5 +288,6 @@ class Answerer:
                 first = split_sentences(hit.chunk.text, offset=hit.chunk.start)[:1]
                 if first:
                     cand = Candidate(hit, first[0].start, first[0].end, first[0].text)
-                    near.append(self._citation(len(near) + 1, cand))
-        return Answer(question, query, text, True, [], near, hits=hits, diagnostics=diagnostics or {})
+                    near.append(self.citation(len(near) + 1, cand))
+        return Answer(query.question, query.standalone, text, True, [], near, hits=hits,
+                      diagnostics=diagnostics or {})

@@ -24,7 +24,9 @@ COMMANDS = {
     "serve": ("Serve the chat page and the HTTP API.",
               "example:\n  dossier serve --port 7860   # then open http://127.0.0.1:7860"),
     "eval": ("Run a dataset of grounded Q&A pairs and write a report.",
-             "example:\n  dossier eval --dataset evals/qa.jsonl --out evals/runs/latest"),
+             "examples:\n  dossier eval --dataset evals/test.jsonl --out evals/runs/test\n"
+             "  dossier eval --corpus tests/fixtures/corpus2 --dataset evals/corpus2-test.jsonl \\\n"
+             "      --thresholds evals/thresholds-corpus2.toml"),
 }
 
 
@@ -48,10 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     cmd["stats"].add_argument("--json", action="store_true", help="print JSON")
     cmd["serve"].add_argument("--host", help="address to bind (default 127.0.0.1)")
     cmd["serve"].add_argument("--port", type=int, help="port (default 7860)")
-    cmd["eval"].add_argument("--dataset", type=Path, default=Path("evals/qa.jsonl"), help="JSONL dataset")
+    cmd["eval"].add_argument("--dataset", type=Path, default=Path("evals/test.jsonl"), help="JSONL dataset")
+    cmd["eval"].add_argument("--corpus", type=Path,
+                             help="evaluate over this folder instead of corpus/ (indexed on its own, beside the index)")
     cmd["eval"].add_argument("--out", type=Path, default=Path("evals/runs/latest"), help="report folder")
     cmd["eval"].add_argument("--thresholds", type=Path, default=Path("evals/thresholds.toml"),
-                             help="metric floors; the run fails below them")
+                             help="metric floors; the run fails below them ('none' to only report)")
     cmd["eval"].add_argument("--no-baseline", action="store_true", help="skip the dense-only baseline")
     return parser
 
@@ -77,7 +81,9 @@ def run(argv: list[str] | None = None) -> int:
     if args.command == "eval":
         from app.evaluation import main as run_eval
 
-        return run_eval(settings, args.dataset, args.out, args.thresholds, baseline=not args.no_baseline)
+        thresholds = None if str(args.thresholds) == "none" else args.thresholds
+        return run_eval(settings, args.dataset, args.out, thresholds, baseline=not args.no_baseline,
+                        corpus=args.corpus)
 
     from app.pipeline import Pipeline
 

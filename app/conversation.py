@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from app.lexical import STOPWORDS, names, words
+from app.text import STOPWORDS, names, words
 from app.records import DossierError
 
 ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|he|him|his|she|her|this|that|these|those|"

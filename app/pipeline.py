@@ -11,8 +11,9 @@ from pathlib import Path
 from app import ingest as ingesting
 from app.answering import Answerer
 from app.chunking import split_sentences
-from app.conversation import standalone_query, validate_history
+from app.conversation import validate_history
 from app.embeddings import Embedder
+from app.query import analyze
 from app.records import Answer, DossierError
 from app.retrieval import Retriever
 from app.settings import Settings
@@ -48,11 +49,12 @@ class Pipeline:
         t0 = time.perf_counter()
         question = check_question(question, self.settings.max_question_chars)
         history = validate_history(history)
-        query = standalone_query(question, history)
-        lexical = self.retriever.lexical  # one staleness check per question, shared by both stages
-        hits, vector = self.retriever.retrieve(query, lexical=lexical)
-        said = " ".join(t["content"] for t in history if t["role"] == "assistant")
-        answer = self.answerer.answer(question, query, hits, vector, lexical, said)
+        lexical = self.retriever.lexical  # one staleness check per question, shared by every stage
+        query = analyze(question, history, lexical, self.retriever.dictionary)
+        hits, vector = [], None
+        if query.intent not in ("smalltalk", "help"):
+            hits, vector = self.retriever.retrieve(query, lexical=lexical)
+        answer = self.answerer.answer(query, hits, vector, lexical.chunks)
         answer.latency_ms = (time.perf_counter() - t0) * 1000
         return answer
 

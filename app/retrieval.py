@@ -7,18 +7,15 @@ the UI, are dropped.
 
 from __future__ import annotations
 
-import re
 import threading
 
 from app.embeddings import Embedder
-from app.lexical import FRAMING, LexicalIndex
+from app.lexical import LexicalIndex
+from app.query import BYLINE, Query
 from app.records import Chunk, Hit
 from app.settings import Settings
 from app.store import Store
 
-
-AUTHOR_QUESTION = re.compile(r"\b(who wrote|author|written by|reporter|journalist|byline)\b", re.I)
-BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
 LEXICAL_FLOOR = 0.25  # BM25 results below this share of the best score are dropped before fusion
 DENSE_MARGIN = 0.25  # vector results this far below the best similarity are dropped before fusion
 
@@ -65,18 +62,23 @@ class Retriever:
         self._lock = threading.Lock()
 
     @property
+    def dictionary(self) -> frozenset[str]:
+        """Whole English words the model knows: tells a misspelling from a real word the corpus lacks."""
+        if self._dictionary is None:
+            self._dictionary = self.embedder.dictionary()
+        return self._dictionary
+
+    @property
     def lexical(self) -> LexicalIndex:
         """The BM25 index, rebuilt from the store when another ingest changed it."""
         with self._lock:
             generation = self.store.generation()
             if self._lexical is None or generation != self._generation:
-                if self._dictionary is None:
-                    self._dictionary = self.embedder.dictionary()
-                self._lexical = LexicalIndex(self.store.chunks(), self._dictionary)
+                self._lexical = LexicalIndex(self.store.chunks(), self.dictionary)
                 self._generation = generation
             return self._lexical
 
-    def retrieve(self, query: str, k: int | None = None,
+    def retrieve(self, query: Query, k: int | None = None,
                  lexical: LexicalIndex | None = None) -> tuple[list[Hit], list[float]]:
         """Fused hits for a query, best first, and the query vector (the answerer reuses it).
 
@@ -84,12 +86,11 @@ class Retriever:
         """
         s = self.settings
         lexical = lexical or self.lexical
-        vector = self.embedder.embed_query(query)
+        vector = self.embedder.embed_query(query.standalone)
         dense = self.store.dense(vector, max(s.dense_k, k or 0))
-        terms = [t for t in lexical.terms(query) if t not in FRAMING]
-        sparse = lexical.search(terms, max(s.lexical_k, k or 0))
+        sparse = lexical.search(query.search_terms, max(s.lexical_k, k or 0))
         sparse = trim(sparse, floor=LEXICAL_FLOOR)
-        if AUTHOR_QUESTION.search(query):
+        if query.qtype == "author" or query.intent == "author":
             # Bylines ("By Jeanne Whalen") share no words with "who wrote this?": rank them first.
             sparse = [(c, 1.0) for c in lexical.chunks if BYLINE.search(c.text)] + sparse
         hits = reciprocal_rank_fusion(trim(dense, margin=DENSE_MARGIN), sparse, s.rrf_k)

@@ -1,0 +1,199 @@
+"""Questions about the documents themselves: summaries, author, date, source, and small talk or help.
+
+Answered from the documents' metadata and their central sentences, not by searching for the
+question's words ("summarize this" shares no words with any source). Every statement taken from
+the text is a verbatim, cited sentence; what comes from metadata says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from app.chunking import split_sentences
+from app.query import BYLINE, Query
+from app.records import Answer, Chunk, Hit
+from app.text import MONTHS, WEEKDAYS, words
+
+TYPE_NAMES = {"news_article": "article", "official_statement": "official statement"}
+SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
+# A date given only relative to the day of writing ("on Friday", "last year").
+RELATIVE = re.compile(rf"\b(on ({WEEKDAYS})|yesterday|today|tomorrow|(last|this|next) "
+                      r"(week|month|year|summer|winter|spring|autumn|fall))\b", re.I)
+ABSOLUTE = re.compile(rf"\b((19|20)\d\d|({MONTHS}) \d{{1,2}})\b", re.I)
+
+
+@dataclass
+class Doc:
+    """One indexed document as the overview sees it: metadata and its sentences in order."""
+
+    doc_id: str
+    meta: dict
+    sentences: list  # Candidate objects, in document order
+
+    @property
+    def label(self) -> str:
+        """'“Title” (Publisher, 10 December 2021)'."""
+        m = self.meta
+        where = ", ".join(p for p in (m.get("publisher", ""), pretty_date(m.get("published", ""))) if p)
+        return f"“{m.get('title') or self.doc_id}”" + (f" ({where})" if where else "")
+
+
+def pretty_date(iso: str) -> str:
+    """2021-12-10 -> December 10, 2021 (other strings unchanged)."""
+    try:
+        d = date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    return f"{d:%B} {d.day}, {d.year}"
+
+
+def documents(chunks: list[Chunk], answerer) -> list[Doc]:
+    """The indexed documents, each with its distinct sentences in order."""
+    from app.answering import Candidate  # the answerer's own record; imported late to avoid a cycle
+
+    by_doc: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    docs = []
+    for doc_id, parts in sorted(by_doc.items()):
+        seen, sentences = set(), []
+        for chunk in sorted(parts, key=lambda c: c.start):
+            for s in split_sentences(chunk.text, offset=chunk.start):
+                if s.start not in seen:
+                    seen.add(s.start)
+                    sentences.append(Candidate(Hit(chunk, 0.0), s.start, s.end, s.text))
+        docs.append(Doc(doc_id, parts[0].meta, sentences))
+    return docs
+
+
+def _pick(query: Query, docs: list[Doc], hits: list[Hit]) -> list[Doc]:
+    """The documents a question about 'this' means: named by title or kind, last cited, or all."""
+    asked = {w.lower() for w in words(query.question)} - {"the", "a", "this", "that", "it", "of"}
+    named = []
+    for d in docs:
+        m = d.meta
+        own = {w.lower() for w in words(" ".join([m.get("title", ""), m.get("publisher", ""), m.get("author", ""),
+                                                 m.get("doc_type", "").replace("_", " "), d.doc_id.replace("-", " ")]))}
+        if asked & own:
+            named.append((len(asked & own), d))
+    if named:
+        top = max(n for n, _ in named)
+        return [d for n, d in named if n == top]
+    if query.said:  # in a conversation, "this" is the document the answers came from
+        cited = [d for d in docs if any(s.text in query.said for s in d.sentences)]
+        if cited:
+            return cited[:1]
+    return docs
+
+
+def _lead(doc: Doc):
+    """The first full sentence of the body (bylines, datelines and headings have no full stop)."""
+    for s in doc.sentences:
+        if SENTENCE_END.search(s.text) and len(s.text.split()) >= 8 and not BYLINE.search(s.text):
+            return s
+    return doc.sentences[0] if doc.sentences else None
+
+
+def summary(doc: Doc, answerer, budget: int, n_central: int = 2) -> list:
+    """The lead plus the most central sentences by embedding centrality, in document order."""
+    full = [s for s in doc.sentences if SENTENCE_END.search(s.text) and len(s.text.split()) >= 6]
+    lead = _lead(doc)
+    if not full:
+        return [lead] if lead else []
+    vectors = np.asarray(answerer.embedder.embed_cached([s.text for s in full]), dtype=np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    centre = vectors.mean(axis=0)
+    order = np.argsort(-(vectors @ centre))
+    chosen = [lead] if lead else []
+    used = sum(len(s.text.split()) for s in chosen)
+    for i in order:
+        s = full[int(i)]
+        if len(chosen) >= 1 + n_central or s in chosen:
+            continue
+        if used + len(s.text.split()) <= budget:
+            chosen.append(s)
+            used += len(s.text.split())
+    return sorted(chosen, key=lambda s: s.start)
+
+
+def _find(doc: Doc, pattern: re.Pattern | None, text: str = ""):
+    """The first sentence holding ``text`` (or matching ``pattern``), else the lead."""
+    for s in doc.sentences:
+        if (pattern and pattern.search(s.text)) or (text and text.lower() in s.text.lower()):
+            return s
+    return _lead(doc)
+
+
+def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Answer:
+    """The answer to a question about the documents, or to small talk and requests for help."""
+    docs = documents(chunks, answerer)
+    if query.intent in ("smalltalk", "help") or not docs:
+        return _greeting(query, docs, hits)
+    chosen_docs = _pick(query, docs, hits)
+    s = answerer.settings
+    if query.intent == "summary":
+        if len(chosen_docs) == 1:
+            chosen = summary(chosen_docs[0], answerer, int(s.max_answer_words * 1.5))
+            return answerer.compose(query, hits, chosen)
+        # Several documents: one lead sentence each, as far as the budget goes.
+        leads = [x for x in (_lead(d) for d in chosen_docs[: s.max_list_sentences]) if x]
+        lead_in = f"The {len(docs)} documents, one opening sentence each:"
+        return answerer.compose(query, hits, leads, lead=lead_in)
+    parts, cited = [], []
+    for d in chosen_docs[: s.max_list_sentences]:
+        m = d.meta
+        if query.intent == "author":
+            who = m.get("author")
+            said = f"{d.label} was written by {who}." if who else f"{d.label} names no author."
+            cited.append(_find(d, BYLINE, who or ""))
+        elif query.intent == "published":
+            when = pretty_date(m.get("published", ""))
+            said = f"{d.label} was published on {when}." if when else f"{d.label} carries no date."
+            year = (m.get("published") or "")[:4]
+            cited.append(_find(d, re.compile(re.escape(year)) if year else None))
+        else:  # source
+            kind = TYPE_NAMES.get(m.get("doc_type", ""), m.get("doc_type", "document").replace("_", " "))
+            said = f"{d.label} is a {kind}" + (f", online at {m['url']}." if m.get("url") else ".")
+            cited.append(_find(d, None, m.get("publisher", "")))
+        parts.append(said)
+    answer = answerer.compose(query, hits, [c for c in cited if c])
+    answer.answer = " ".join(f"{p} [{i}]" for i, p in enumerate(parts, start=1)) + " (from the document's details)"
+    return answer
+
+
+def _greeting(query: Query, docs: list[Doc], hits: list[Hit]) -> Answer:
+    """What Dossier is and what it holds; not an abstention, and no citations to check."""
+    opener = "You're welcome. " if re.search(r"\b(thank|thx|ty|cheers)", query.question, re.I) else (
+        "Hello! " if query.intent == "smalltalk" else "")
+    if docs:
+        listed = "; ".join(d.label for d in docs[:6]) + (f"; and {len(docs) - 6} more" if len(docs) > 6 else "")
+        held = f"I answer questions from {len(docs)} document{'s' * (len(docs) > 1)}: {listed}."
+    else:
+        held = "The index is empty: add documents first."
+    tips = ("Ask in your own words and every sentence of the answer comes with a marker like [1] that opens its "
+            "source. You can also ask me to summarize, or who wrote a document and when.")
+    return Answer(query.question, query.standalone, f"{opener}{held} {tips}", False, [], [], hits=hits,
+                  diagnostics={"intent": query.intent})
+
+
+def add_publication_date(answer: Answer, chosen: list, chunks: list[Chunk], answerer) -> None:
+    """A 'when' answer whose sentences date it only relatively ("on Friday") also gets the date of writing."""
+    text = " ".join(c.text for c in chosen)
+    if not RELATIVE.search(text) or ABSOLUTE.search(text) or not chosen:
+        return
+    first = chosen[0]
+    meta = first.hit.chunk.meta
+    when = pretty_date(meta.get("published", ""))
+    if not when:
+        return
+    doc = next((d for d in documents(chunks, answerer) if d.doc_id == first.hit.chunk.doc_id), None)
+    dated = _find(doc, re.compile(re.escape(meta["published"][:4]))) if doc else None
+    if dated is None:
+        return
+    marker = len(answer.citations) + 1
+    answer.citations.append(answerer.citation(marker, dated))
+    answer.answer += f" The document is dated {when} (its publication date). [{marker}]"

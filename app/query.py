@@ -1,0 +1,220 @@
+"""Question analysis as one stage: a question (and the conversation) becomes a typed ``Query``.
+
+Retrieval and answering both read the Query; neither re-tokenises the question. The patterns
+here are general English question forms ("who wrote", "summarize", "how many"), never words of
+one corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from app.conversation import standalone_query
+from app.lexical import LexicalIndex
+from app.text import FRAMING, STOPWORDS, fold, normal, names, stem, words
+
+AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|writer|reporter|journalist|byline)\b", re.I)
+BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
+SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|responded|added|denied)"
+# "What did X say ...", "How did the company respond?": group 1 is the speaker asked about.
+SAY_QUESTION = re.compile(r"^\s*(?:what|how)\s+(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
+                          r"(?:say|said|respond|reply|react|write|state|comment)\b", re.I)
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|guidelines?|previous|above|"
+    r"system|sources?|documents?|context)\b"
+    r"|\b(you are now|pretend (to be|you)|act as an?|jailbreak|(reveal|show|print) (your|the) (system )?prompt)\b",
+    re.I | re.S)
+
+_DOC = (r"((the|this|that) ([\w-]+ )?(article|document|story|piece|memo|text|report|source|doc|file|faq|note|policy|page)s?"
+        r"|this|it|that)")
+# Conversation that is not a question about the content: answered with what the corpus holds.
+SMALL_TALK = re.compile(
+    r"^\W*(hi|hello|hey|yo|hiya|greetings|good (morning|afternoon|evening|day)|thanks?( you)?( so much| a lot)?|"
+    r"thx|ty|cheers|bye|goodbye|ok(ay)?|cool|great|nice|awesome|how are you( doing)?)( there)?\W*$", re.I)
+HELP = re.compile(
+    r"^\W*(help|\?|what can you do|what do you do|how (do|does) (this|it|you) work|what (can|should) i ask( you)?|"
+    r"who are you|what are you|(what|how) can you help( me)?( with)?|what (documents?|sources?|files?|docs|articles?) (do you have|are (there|available|loaded|indexed))|"
+    r"what do you know( about)?|what('s| is) in (the|your) (corpus|index|collection|database)|list (the )?(documents|sources))"
+    r"\W*$", re.I)
+SUMMARY = re.compile(
+    rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea)|key (points?|takeaways?)|in a nutshell|recap|"
+    rf"what('s| is| was) {_DOC} (all )?about|what does {_DOC} (say|cover|talk about)|"
+    rf"(give|tell) me (the|a) (short|quick|brief) version)\b"
+    r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$", re.I)
+PUBLISHED = re.compile(
+    rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from)|publication date|"
+    rf"(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b", re.I)
+SOURCE = re.compile(
+    rf"\b(what('s| is| are) (the|your) sources?|where (is|does|did) {_DOC} (from|come from)|who published|"
+    r"(what|which) (publication|outlet|newspaper|paper|publisher|site|website)|is (this|it) (reliable|trustworthy))\b",
+    re.I)
+NUMBER = re.compile(r"\b\d[\d,.]*\b")
+BACKGROUND_WEIGHT = 0.35  # weight of a term the conversation supplied, relative to the question's own
+QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
+
+
+@dataclass
+class Query:
+    """What a question asks, as every later stage needs it."""
+
+    question: str  # as typed
+    standalone: str  # rewritten with the conversation, when it is a follow-up
+    intent: str  # content | smalltalk | help | summary | author | published | source
+    qtype: str  # the kind of sentence that answers: when, count, who, why, where, list, yesno, say, what
+    premises: list[str] = field(default_factory=list)  # names, numbers, quotes taken as given
+    terms: dict[str, float] = field(default_factory=dict)  # corrected content tokens -> weight
+    surface: dict[str, str] = field(default_factory=dict)  # token -> the word the user typed
+    missing: list[str] = field(default_factory=list)  # tokens no source uses
+    background: frozenset = frozenset()  # tokens the conversation added, not the question itself
+    said: str = ""  # what the assistant already answered in this conversation
+    injection: bool = False
+
+    @property
+    def search_terms(self) -> list[str]:
+        """The tokens the lexical retriever looks for."""
+        return list(self.terms)
+
+
+def question_type(question: str) -> str:
+    """A coarse type that says what kind of sentence answers the question."""
+    q = question.lower().strip()
+    if AUTHOR_QUESTION.search(q):
+        return "author"
+    if SAY_QUESTION.match(q):
+        return "say"
+    if re.match(r"^(when|what (year|date|day|month|time))\b", q) or "how long" in q:
+        return "when"
+    if re.match(r"^how (many|much)\b", q) or re.search(r"\b(number of|how many|how much)\b", q):
+        return "count"
+    if re.match(r"^(who|whom|whose)\b", q):
+        return "who"
+    if re.match(r"^why\b", q) or re.search(r"\b(reason|for what|on what grounds)\b", q):
+        return "why"
+    if re.match(r"^where\b", q):
+        return "where"
+    # Lists: "list/name the ...", or which/what with a plural noun ("which companies", "which other
+    # Chinese firms are ..."); "what happens" and "which department oversees" are not lists.
+    plural = r"(?!(?:happens|means|does|goes|comes|makes|seems|matters)\b)(\w{3,}(?<!s)s|people)"
+    if re.match(r"^(list|name)\b", q) or re.search(rf"\b(which|what) (other )?{plural}\b", q) \
+            or re.search(rf"\b(which|what) (other )?\w+ {plural} (are|were|was|is|have|had|did|do|does)\b", q) \
+            or re.match(rf"^what (are|were) the (\w+ )?{plural}\b", q):
+        return "list"
+    if re.match(r"^(is|are|was|were|did|does|do|has|have|had|can|could|will|would|should|may|might|must)\b", q):
+        return "yesno"
+    return "what"
+
+
+def intent_of(question: str) -> str:
+    """Whether the question is small talk, help, about the documents themselves, or about their content."""
+    q = question.strip()
+    if SMALL_TALK.match(q):
+        return "smalltalk"
+    if HELP.match(q):
+        return "help"
+    if AUTHOR_QUESTION.search(q) and (re.search(rf"\b{_DOC}\b", q, re.I) or len(words(q)) <= 4):
+        return "author"
+    if PUBLISHED.search(q):
+        return "published"
+    if SOURCE.search(q):
+        return "source"
+    if SUMMARY.search(q):
+        return "summary"
+    return "content"
+
+
+def premises(question: str) -> list[str]:
+    """Names, numbers and quoted phrases the question takes as given: each must occur in the sources."""
+    folded = fold(question)  # "U.S." is one name, not the letter U
+    found = [n for n in names(folded) if n.lower() not in STOPWORDS]
+    first = words(question)[:1]
+    found += [w for w in first if w.isupper() and len(w) > 1 and w.lower() not in STOPWORDS]
+    found += NUMBER.findall(question)
+    found += [f"“{q}”" for q in QUOTED.findall(question)]
+    return list(dict.fromkeys(found))
+
+
+def missing_premises(found: list[str], lexical: LexicalIndex, dictionary: frozenset[str]) -> list[str]:
+    """The premises no source holds (allowing plurals, possessives, case, aliases and typos).
+
+    A name of several words holds when each of its uncommon words occurs ("President Biden"
+    holds through "Biden"; "Dr. Smith" does not); an acronym or a single word must occur itself.
+    """
+    absent = []
+    for premise in found:
+        if premise.startswith("“"):
+            phrase = premise.strip("“”").lower()
+            if not any(phrase in c.text.lower() for c in lexical.chunks):
+                absent.append(premise)
+            continue
+        parts = [w for w in words(premise) if w.lower() not in STOPWORDS] or words(premise)
+        held = [_held(w, lexical) for w in parts]
+        if all(held):
+            continue
+        common = [w.lower() in dictionary and not w.isupper() for w in parts]
+        if len(parts) > 1 and any(held) and all(h or c for h, c in zip(held, common)):
+            continue
+        absent.append(premise)
+    return absent
+
+
+def _held(word: str, lexical: LexicalIndex) -> bool:
+    token = stem(word)
+    if token in lexical.all_stems:
+        return True
+    return lexical.speller.correct(word, normal(word)) in lexical.vocabulary
+
+
+def weighted_terms(text: str, lexical: LexicalIndex) -> tuple[dict[str, float], dict[str, str], list[str]]:
+    """Content tokens (typos corrected, framing dropped) weighted by rarity, their typed words, and the unknown ones.
+
+    A token no source uses weighs as much as the rarest one: it is what the question is most
+    specifically about, so a sentence lacking it covers the question less well.
+    """
+    surface: dict[str, str] = {}
+    for word in words(text):
+        if word.lower() in STOPWORDS:
+            continue
+        token = lexical.speller.correct(word, normal(word))
+        if token not in FRAMING and token not in surface:
+            surface[token] = word.lower()
+    idf = {t: lexical.idf(t) for t in surface}
+    missing = [t for t, w in idf.items() if w == 0.0]
+    top = max([w for w in idf.values() if w] or [1.0])
+    return {t: (top if t in missing else w) for t, w in idf.items()}, surface, missing
+
+
+def analyze(question: str, history: list[dict], lexical: LexicalIndex,
+            dictionary: frozenset[str] = frozenset()) -> Query:
+    """The Query for a question asked after ``history`` (already validated)."""
+    standalone = standalone_query(question, history)
+    intent = intent_of(question)
+    terms, surface, missing = weighted_terms(standalone, lexical)
+    background: frozenset = frozenset()
+    if standalone.startswith(question + " (") and standalone.endswith(")"):
+        # Context the conversation appended ("they" -> the people just named) helps find passages but
+        # is not what is asked: it weighs less, and a sentence need not hold all of it.
+        own = weighted_terms(question, lexical)[0]
+        background = frozenset(t for t in terms if t not in own)
+        terms = {t: w * BACKGROUND_WEIGHT if t in background else w for t, w in terms.items()}
+    said = " ".join(t["content"] for t in history if t["role"] == "assistant")
+    query = Query(question, standalone, intent, question_type(standalone), terms=terms, surface=surface,
+                  missing=missing, background=background, said=said, injection=bool(INJECTION.search(question)))
+    if intent == "content" and not terms:
+        # Nothing left to search for ("when did this happen?", "explain"): it asks about the documents.
+        query.intent = "published" if query.qtype == "when" else "summary"
+    if query.intent == "content":
+        query.premises = missing_premises(premises(question), lexical, dictionary)
+    return query
+
+
+def speaker_pattern(query: Query):
+    """For "what did X say": a pattern for sentences in which X speaks, or None."""
+    subject = SAY_QUESTION.match(query.standalone)
+    if not subject:
+        return None
+    names_ = [w for w in words(subject.group(1)) if w.lower() not in STOPWORDS]
+    if not names_:
+        return None
+    name = r"\W+".join(re.escape(w) for w in names_)
+    return re.compile(rf"\b{name}\b(?:\W+\w+){{0,6}}?\W+{SPEECH}\b", re.I)

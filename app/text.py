@@ -1,0 +1,159 @@
+"""Text normalisation shared by every stage: words, stems, aliases, names and spelling correction.
+
+Nothing here knows about a corpus: the word lists are general English (function words, framing
+words, country demonyms), so the same rules hold for any set of documents.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are aren't as at be because been before being
+below between both but by can could did do does doing down during each few for from further had has
+have having he her here hers herself him himself his how i if in into is it its itself just me more
+most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+should so some such than that the their theirs them themselves then there these they this those
+through to too under until up very was we were what when where which while who whom why will with
+would you your yours yourself yourselves also did does tell say says said
+many much whose within upon yes there's what's who's it's anything something thing things
+article according besides except apart among across along around behind beyond despite toward
+towards via per whether either neither another every else ever still yet onto whereas though although
+hey hi hello please thanks thank ok okay um uh pls plz just really actually basically exactly
+""".split())
+# Words that frame a question rather than name its subject ("what happened to", "how long",
+# "what position does X hold"): they are not expected to occur in the answer.
+_FRAMING_WORDS = ("""
+happen give affect effect impact reason hold mean describe explain know kind type make get take
+long result purpose cause consequence detail information position job role way go come
+respond reply react comment response deal story situation stuff matter going
+""".split())
+MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+# Spellings folded to one token before matching, so "US", "U.S.", "United States" and "American"
+# meet: a question names a country by its demonym as often as by its name.
+ALIASES = [
+    (re.compile(r"\bU\.S\.(?:A\.)?|\bUSA\b|\bUnited States\b|\bAmericans?\b"), " US "),
+    (re.compile(r"\bU\.K\.|\bUnited Kingdom\b|\bBritain\b|\bBritish\b"), " UK "),
+    (re.compile(r"\bE\.U\.|\bEuropean Union\b"), " EU "),
+    (re.compile(r"\binitial public offering\b", re.I), " IPO "),
+]
+# General-English synonyms a question may use for a word the sources use (one canonical stem each).
+# Kept short on purpose: other paraphrases are related by the embedding model (answering.py).
+SYNONYMS = {"prohibit": "ban", "bar": "ban", "barr": "ban", "forbid": "ban", "blacklist": "ban",
+            "firm": "company", "business": "company", "nation": "country", "individual": "people",
+            "person": "people", "reply": "respond", "react": "respond", "response": "respond", "statement": "say"}
+
+
+@lru_cache(maxsize=50000)
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match bans/banned/banning and company/companies."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    if len(w) <= 3 or w.isdigit():
+        return w
+    if w.endswith("es") and not w.endswith(("ses", "xes", "zes", "ches", "shes", "ies")):
+        w = w[:-1]  # apples -> apple (then handled as any word ending in e)
+    for suffix, repl in (("ations", ""), ("ation", ""), ("ments", ""), ("ment", ""), ("ical", "ic"),
+                         ("itions", "it"), ("ition", "it"),
+                         ("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
+            w = w[: len(w) - len(suffix)] + repl
+            if suffix in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+                w = w[:-1]  # banned -> bann -> ban
+            break
+    if len(w) > 4 and w.endswith("e") and not w.endswith(("ee", "ue")):
+        w = w[:-1]  # hire/hired, lease/leased: the silent e goes, as "ed" took it
+    return w
+
+
+def fold(text: str) -> str:
+    """The text with aliased spellings folded (U.S. -> US)."""
+    for pattern, repl in ALIASES:
+        text = pattern.sub(repl, text)
+    return text
+
+
+FRAMING = frozenset(stem(w) for w in _FRAMING_WORDS)
+
+
+def words(text: str) -> list[str]:
+    """The words of a text, aliases folded."""
+    return WORD.findall(fold(text))
+
+
+def normal(word: str) -> str:
+    """The token a word counts as: its stem, synonyms mapped."""
+    t = stem(word)
+    return SYNONYMS.get(t, t)
+
+
+def tokens(text: str) -> list[str]:
+    """Stemmed content tokens of a text (stopwords dropped, synonyms mapped)."""
+    return [normal(w) for w in words(text) if w.lower() not in STOPWORDS]
+
+
+NAME = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
+
+
+def names(text: str) -> list[str]:
+    """Capitalised phrases of a text ("Shohrat Zakir", "Entity List").
+
+    The word that opens a sentence is left out (it is capitalised anyway), and so is a phrase
+    led by a function word ("Who", "The").
+    """
+    found = []
+    for match in NAME.finditer(text):
+        phrase = match.group(0)
+        before = text[:match.start()].rstrip()
+        if not before or before[-1] in ".?!\"“:":
+            phrase = phrase.split(None, 1)[1] if len(phrase.split()) > 1 else ""
+        if phrase and phrase.split()[0].lower() not in STOPWORDS:
+            found.append(phrase)
+    return found
+
+
+def all_stems(text: str) -> set[str]:
+    """Every stem of a text, stopwords included (for checking that a name occurs at all)."""
+    return {stem(w) for w in words(text)}
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+class Speller:
+    """Corrects a misspelt token to a corpus token, SymSpell-style.
+
+    Every vocabulary token is indexed under itself and its one-letter deletions, so a lookup costs
+    a few dict probes instead of a scan of the whole vocabulary (difflib over 50,000 words per
+    unknown word took seconds). Matching deletions of both sides finds edits of up to two letters
+    (insertions, deletions, substitutions and most transpositions).
+    """
+
+    def __init__(self, vocabulary, dictionary: frozenset[str] = frozenset()):
+        self.vocabulary = set(vocabulary)
+        self.dictionary = dictionary  # real words: never "corrected" into corpus words
+        self._index: dict[str, set[str]] = {}
+        for token in self.vocabulary:
+            if len(token) >= 4 and not token.isdigit():
+                for key in _deletes(token) | {token}:
+                    self._index.setdefault(key, set()).add(token)
+
+    def correct(self, word: str, token: str) -> str:
+        """The corpus token meant by ``word`` (whose normal form is ``token``), or ``token`` itself."""
+        if token in self.vocabulary or token.isdigit() or len(token) < 4:
+            return token
+        found: set[str] = set()
+        for key in _deletes(token) | {token}:
+            found |= self._index.get(key, set())
+        if word.lower() in self.dictionary:  # a real word: only another form of it ("announce")
+            found = {c for c in found if min(len(c), len(token)) >= 5 and (c.startswith(token) or token.startswith(c))}
+        ranked = sorted(found, key=lambda c: (-difflib.SequenceMatcher(None, token, c).ratio(), c))
+        if ranked and difflib.SequenceMatcher(None, token, ranked[0]).ratio() >= 0.8:
+            return ranked[0]
+        return token
