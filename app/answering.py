@@ -20,28 +20,34 @@ from app.records import Answer, Citation, Hit
 from app.settings import Settings
 from app.text import MONTHS, STOPWORDS, WEEKDAYS, names, normal, tokens, words
 
-# Weights and floors: the only place they are set; chosen on evals/dev.jsonl (never on test).
-W_SEMANTIC, W_DENSE, W_COVERAGE, W_CONTEXT, W_CUE = 0.40, 0.15, 0.25, 0.10, 0.10
+# Weights and floors: the only place they are set. Chosen on evals/dev.jsonl only (floors on its 70
+# pairs written by someone who never saw the answerer; see evals/README.md), never on test.
+W_SEMANTIC, W_DENSE, W_COVERAGE, W_CONTEXT, W_CUE = 0.40, 0.15, 0.25, 0.0, 0.10
 W_SPEAKER = 0.25  # for "what did X say": X is the speaker of the sentence ("X spokeswoman ... said")
 W_PHRASE = 0.15  # a definition's sentence holds the multi-word name asked about ("Entity List")
 # A question word relates to a source word by the model's similarity of the two words: below
 # SOFT_LOW it is unrelated, from SOFT_HIGH on it counts as the same word (hire/hired, buy/purchase).
 SOFT_LOW, SOFT_HIGH = 0.40, 0.72
 MIN_SEMANTIC = 0.25  # below this (and with under half the terms) no sentence is about the question
-MIN_EVIDENCE = 0.42  # floor of the combined score of the best sentence
+MIN_EVIDENCE = 0.33  # floor of the combined score of the best sentence
 MIN_COVERAGE = 0.30  # share of the question's weighted terms found near the best sentence
-MAX_GAP = 0.80  # the question's weightiest terms must be near the best sentence ...
-RESCUE_SEMANTIC = 0.60  # ... unless the sentence says close to what the question asks
 FOLLOW_RATIO = 0.80  # a further sentence must score this share of the best one
 LIST_FOLLOW_RATIO = 0.70  # lists gather more of the nearby items
 STRICT_CUES = {"when", "count", "say", "author"}  # further sentences must have the answer's form too
+TYPED = {"when", "count"}  # the answer must hold a date or number that the question does not already give
+OFF_FORM_PENALTY = 0.85  # a sentence without the date, number or names asked about ranks below one with them
 REPEAT_PENALTY = 0.6  # a sentence the assistant already gave in this conversation
+SAID_SHARE = 0.6  # share of a sentence's words found in earlier answers for it to count as given
 PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
 CUES = {
-    "when": re.compile(rf"\b(({MONTHS})|(19|20)\d\d|{WEEKDAYS}|"
-                       r"year|summer|winter|spring|autumn|week|until|since|ago|today|yesterday)\b", re.I),
-    "count": re.compile(r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|dozen|million|"
-                        r"billion|several)\b", re.I),
+    # A date or a duration: a month named as a date ("in June", "June 3"), not as a name ("June Jin").
+    "when": re.compile(rf"\b((in|on|since|until|by|before|after|from|early|late|mid|last|this|next)[ -]({MONTHS})|"
+                       rf"({MONTHS}),? \d|(19|20)\d\d|{WEEKDAYS}|(\d+|one|two|three|four|five|six|seven|eight|nine|ten|"
+                       r"a|several|few)[ -](years?|days?|weeks?|months?|hours?|decades?)|years|weeks|months|decades|"
+                       r"summer|winter|spring|autumn|"
+                       r"until|since|ago|today|yesterday)\b", re.I),
+    "count": re.compile(r"\b(\d[\d,.]*|one(?! of)|two|three|four|five|six|seven|eight|nine|ten|dozen|million|"
+                        r"billion)\b", re.I),
     "who": re.compile(r"\b(?!The\b)[A-Z][a-z]+ [A-Z][a-z]+\b|\b(spokes\w+|secretary|chairman|official\w*|president|"
                       r"administration|department|company|companies|firm\w*|led by|head\w*|director)\b"),
     "why": re.compile(r"\b(because|due to|citing|said|saying|says|accus\w*|alleg\w*|for (its|their)|"
@@ -64,13 +70,20 @@ class Candidate:
     semantic: float = 0.0
     coverage: float = 0.0  # weighted share of the question's terms in the sentence (soft matches count)
     context: float = 0.0  # the same share over the whole chunk and its title
-    gap: float = 0.0  # weight (relative to the heaviest term) of the worst-matched term in the chunk
+    asked: str = ""  # the source's own question right before this sentence (FAQ style), if any
+    named: bool = True  # its passage holds every name the question gives
+    typed: bool = True  # holds a value of the kind asked for ("when": a date) beyond what the question gives
     stems: frozenset = frozenset()
 
 
 def _unit(vectors) -> np.ndarray:
     arr = np.asarray(vectors, dtype=np.float32)
     return arr / np.maximum(np.linalg.norm(arr, axis=-1, keepdims=True), 1e-9)
+
+
+def _said_before(stems: frozenset, said: frozenset) -> bool:
+    """Whether most of a sentence's words are in what the assistant said (it may have paraphrased)."""
+    return bool(stems) and len(stems & said) / len(stems) >= SAID_SHARE
 
 
 def candidate_words(text: str) -> list[str]:
@@ -86,18 +99,28 @@ class Answerer:
         self.embedder = embedder
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
-        """Every distinct sentence of the hits, attributed to the best-ranked chunk holding it."""
+        """Every distinct sentence of the hits, attributed to the best-ranked chunk holding it.
+
+        A sentence that asks (an FAQ's "Q: ...?") restates a question and never answers one; the
+        sentence after it is its answer, so it carries the question along for scoring.
+        """
         seen: dict[tuple[str, int], Candidate] = {}
         for hit in hits:
             chunk = hit.chunk
+            asked = ""
             for s in split_sentences(chunk.text, offset=chunk.start):
                 key = (chunk.doc_id, s.start)
+                if s.text.rstrip("”\"' )").endswith("?"):
+                    asked = s.text
+                    continue
                 if key not in seen and len(words(s.text)) >= 3:
-                    seen[key] = Candidate(hit, s.start, s.end, s.text, stems=frozenset(tokens(s.text)))
+                    seen[key] = Candidate(hit, s.start, s.end, s.text, stems=frozenset(tokens(s.text)), asked=asked)
+                asked = ""
         return list(seen.values())
 
-    def answer(self, query: Query, hits: list[Hit], query_vector, chunks) -> Answer:
-        """The extractive answer to ``query``; ``chunks`` are all indexed chunks (for document questions)."""
+    def answer(self, query: Query, hits: list[Hit], query_vector, lexical) -> Answer:
+        """The extractive answer to ``query``; ``lexical`` is the index of every chunk (for document questions)."""
+        chunks = lexical.chunks
         if query.injection:
             return self.abstain(query, hits, [], "I answer only from the sources and do not follow "
                                 "instructions given in a question, so I won't do that.")
@@ -106,13 +129,12 @@ class Answerer:
         cands = self.candidates(hits)
         if not cands:
             return self.abstain(query, hits, cands, None)
-        self._features(cands, query, query_vector)
+        self._features(cands, query, query_vector, lexical.previous)
         ranked = sorted(cands, key=lambda c: (-c.score, c.start))
         hits = self._rerank(hits, ranked)
         best = ranked[0]
         diagnostics = {"type": query.qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
-                       "coverage": round(best.coverage, 3), "context": round(best.context, 3),
-                       "gap": round(best.gap, 3),
+                       "coverage": round(best.coverage, 3), "context": round(best.context, 3), "typed": best.typed, "named": best.named,
                        "missing_terms": query.missing, "missing_premises": query.premises}
         if query.premises:
             reason = (f"The sources don't mention {', '.join(query.premises)}, so they don't answer this. "
@@ -135,8 +157,8 @@ class Answerer:
         if query.qtype == "author" and BYLINE.search(best.text):
             return True  # a byline is the whole answer to "who wrote it?", whatever else scores
         weak = best.semantic < MIN_SEMANTIC and best.coverage < 0.5  # rare names embed poorly: coverage decides
-        focused = best.gap <= MAX_GAP or best.semantic >= RESCUE_SEMANTIC
-        return not weak and focused and best.score >= MIN_EVIDENCE and best.context >= MIN_COVERAGE
+        return (not weak and best.score >= MIN_EVIDENCE and best.context >= MIN_COVERAGE
+                and best.typed and best.named)
 
     def _term_credit(self, query: Query, cands: list[Candidate]) -> tuple[list[str], dict[str, np.ndarray]]:
         """Query terms, and for each source word its credit (0 to 1) towards each term.
@@ -158,9 +180,14 @@ class Answerer:
                     credit[j, i] = 1.0
         return terms, dict(zip(vocab, credit))
 
-    def _features(self, cands: list[Candidate], query: Query, query_vector) -> None:
+    def _features(self, cands: list[Candidate], query: Query, query_vector, previous=None) -> None:
         """Set each candidate's semantic, coverage, context and combined scores."""
         sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
+        asked = [i for i, c in enumerate(cands) if c.asked]
+        if asked:  # an answer in an FAQ is as close to the question as the FAQ's own question is
+            q_sims = _unit(self.embedder.embed_cached([cands[i].asked for i in asked])) @ _unit(query_vector)
+            for i, sim in zip(asked, q_sims):
+                sims[i] = max(sims[i], sim)
         terms, credit = self._term_credit(query, cands)
         weights = np.array([query.terms[t] for t in terms], dtype=np.float32)
         total = float(weights.sum()) or 1.0
@@ -179,8 +206,6 @@ class Answerer:
         def share(match: np.ndarray) -> float:
             return float(match @ weights) / total if terms else 0.0
 
-        own = np.array([0.0 if t in query.background else 1.0 for t in terms], dtype=np.float32)
-        heaviest = float((weights * own).max()) if terms else 0.0
 
         cue = CUES.get(query.qtype)
         speaker = speaker_pattern(query) if query.qtype == "say" else None
@@ -188,19 +213,28 @@ class Answerer:
         # for people, later sentences use the surname alone, so no bonus there.
         definition = re.match(r"^\s*what (is|are|was|were)\b", query.standalone, re.I)
         phrases = [p.lower() for p in names(query.question) if " " in p] if definition else []
+        given = {m.group(0).lower() for m in cue.finditer(query.standalone)} if cue is not None else set()
         contexts: dict[str, np.ndarray] = {}
+        named: dict[str, bool] = {}
         for cand, sim in zip(cands, sims):
             chunk = cand.hit.chunk
             if chunk.chunk_id not in contexts:
                 title = frozenset(tokens(chunk.meta.get("title", "")))
                 contexts[chunk.chunk_id] = matched(candidate_words(chunk.text), title)
+                # Not the title (it would name the same thing for every chunk); the passage before
+                # is included, as a sentence may refer back to a name ("It added ...").
+                before = (previous or {}).get(chunk.chunk_id)
+                held = frozenset(tokens(chunk.text + " " + (before.text if before else "")))
+                named[chunk.chunk_id] = all(set(name) <= held for name in query.names)
             cand.semantic = float(sim)
             cand.coverage = share(matched(candidate_words(cand.text)))
             context = contexts[chunk.chunk_id]
             cand.context = share(context)
-            cand.gap = float(((1.0 - context) * weights * own).max()) / heaviest if heaviest else 0.0
             dense = cand.hit.dense_score if cand.hit.dense_score is not None else cand.semantic
             has_cue = 0.5 if cue is None else float(bool(cue.search(cand.text)))
+            if query.qtype in TYPED:
+                cand.typed = any(m.group(0).lower() not in given for m in cue.finditer(cand.text))
+                has_cue = float(cand.typed)
             w_cue = 1.0 if query.qtype == "author" else W_CUE
             if speaker is not None and speaker.search(cand.text):
                 has_cue, w_cue = 1.0, W_SPEAKER
@@ -208,8 +242,11 @@ class Answerer:
                           + W_CONTEXT * cand.context + w_cue * has_cue)
             if phrases and any(p in cand.text.lower() for p in phrases):
                 cand.score += W_PHRASE
-            if query.said and cand.text in query.said:
+            if query.said and (cand.text in query.said or _said_before(cand.stems, query.said_stems)):
                 cand.score *= REPEAT_PENALTY
+            cand.named = named[chunk.chunk_id]
+            if not (cand.typed and cand.named):
+                cand.score *= OFF_FORM_PENALTY
 
     @staticmethod
     def _rerank(hits: list[Hit], ranked: list[Candidate]) -> list[Hit]:

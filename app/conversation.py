@@ -30,14 +30,18 @@ def validate_history(history) -> list[dict]:
     return history
 
 
+WH_WORD = re.compile(r"^(when|why|where|who|how|what|which)\b(\s+\w+)?\s*\??$", re.I)
 ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Post|Project|Exchange|Commission)\b")
 PLURAL = re.compile(r"\b(they|them|their|theirs)\b", re.I)
 
 
-def _subject(question: str) -> str | None:
-    """The main name a question is about: its first capitalised phrase after the first word."""
+def _subject(question: str, known_names: frozenset[str] = frozenset()) -> str | None:
+    """The main name a question is about: its first capitalised phrase after the first word, or,
+    when the user typed in lower case, its first word that the sources write as a name."""
     found = names(question)
-    return found[0] if found else None
+    if found:
+        return found[0]
+    return next((w for w in words(question) if w.lower() in known_names), None)
 
 
 def _topic(question: str) -> str:
@@ -45,15 +49,21 @@ def _topic(question: str) -> str:
     return " ".join(w for w in words(question) if w.lower() not in STOPWORDS)
 
 
-def standalone_query(question: str, history: list[dict]) -> str:
-    """The question rewritten to stand on its own; unchanged when it needs no context."""
+def standalone_query(question: str, history: list[dict], known_names: frozenset[str] = frozenset()) -> str:
+    """The question rewritten to stand on its own; unchanged when it needs no context.
+
+    ``known_names`` are words the sources write as names (lower case), so "what about hikvision"
+    after "why was sensetime banned" swaps the subject as it would with capitals.
+    """
     question = question.strip()
     previous = [t["content"] for t in history if t["role"] == "user" and t["content"].strip()]
     if not previous:
         return question
     last = previous[-1].strip()
     about = WHAT_ABOUT.match(question)
-    subject = _subject(last)
+    if about and WH_WORD.match(about.group(1)):  # "and when?", "what about why?": a new question word, not a subject
+        about = None
+    subject = _subject(last, known_names)
     if about and subject:  # "What about Hikvision?" after "Why was SenseTime banned?"
         return re.sub(rf"\b{re.escape(subject)}\b", about.group(1), last, count=1)
     short = len(words(question)) <= 3
@@ -68,5 +78,8 @@ def standalone_query(question: str, history: list[dict]) -> str:
         people = [n for n in names(re.sub(r"\[\d+\]", "", replies[-1]))
                   if " " in n and not ORG_WORDS.search(n)]
         context += list(dict.fromkeys(people))
+    if WH_WORD.match(re.sub(r"^\W*(and|so|but|ok)\W+", "", question, flags=re.I)) and replies:
+        # "and when?", "why?": asked of what was just answered, so the answer's own words are the topic.
+        context.append(_topic(re.sub(r"\[\d+\]", "", replies[-1]))[:300])
     context = [c for c in context if c]
     return f"{question} ({'; '.join(context)})" if context else question

@@ -140,7 +140,7 @@ def percentile(values: list[float], q: float) -> float:
 def metrics(rows: list[dict], cases: list[Case]) -> dict:
     """Dataset-level figures from per-question verdicts."""
     ans = [r for r, c in zip(rows, cases) if c.answerable]
-    grounded = [r for r, c in zip(rows, cases) if c.answerable and c.kind != "smalltalk"]
+    grounded = [r for r, c in zip(rows, cases) if c.answerable and getattr(c, "kind", "") != "smalltalk"]
     una = [r for r, c in zip(rows, cases) if not c.answerable]
     mean = lambda xs: round(sum(xs) / len(xs), 4) if xs else 0.0
     answered = [r for r in rows if not r["verdict"]["abstained"]]

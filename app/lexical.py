@@ -12,7 +12,7 @@ import math
 from rank_bm25 import BM25Okapi
 
 from app.records import Chunk
-from app.text import Speller, all_stems, tokens
+from app.text import Speller, all_stems, tokens, words
 
 
 class LexicalIndex:
@@ -28,7 +28,14 @@ class LexicalIndex:
             for t in set(doc):
                 self.doc_freq[t] = self.doc_freq.get(t, 0) + 1
         self.speller = Speller(self.vocabulary, dictionary)
+        seen = [w for c in chunks for w in words(c.text)]
+        lower = {w for w in seen if w.islower()}
+        # Words the sources only ever write capitalised: names, even when a user types them in lower case.
+        self.proper = frozenset(w.lower() for w in seen if w[0].isupper() and w.lower() not in lower)
         self._bm25 = BM25Okapi(docs) if chunks else None
+        ordered = sorted(chunks, key=lambda c: (c.doc_id, c.start))
+        # The passage before each chunk: "It added that ..." names its subject one sentence earlier.
+        self.previous = {b.chunk_id: a for a, b in zip(ordered, ordered[1:]) if a.doc_id == b.doc_id}
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token over the chunks (0 for unknown tokens)."""

@@ -54,7 +54,7 @@ class Pipeline:
         hits, vector = [], None
         if query.intent not in ("smalltalk", "help"):
             hits, vector = self.retriever.retrieve(query, lexical=lexical)
-        answer = self.answerer.answer(query, hits, vector, lexical.chunks)
+        answer = self.answerer.answer(query, hits, vector, lexical)
         answer.latency_ms = (time.perf_counter() - t0) * 1000
         return answer
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from app.conversation import standalone_query
 from app.lexical import LexicalIndex
-from app.text import FRAMING, STOPWORDS, fold, normal, names, stem, words
+from app.text import FRAMING, STOPWORDS, fold, names, normal, stem, tokens, words
 
 AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|writer|reporter|journalist|byline)\b", re.I)
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
@@ -62,12 +62,14 @@ class Query:
     standalone: str  # rewritten with the conversation, when it is a follow-up
     intent: str  # content | smalltalk | help | summary | author | published | source
     qtype: str  # the kind of sentence that answers: when, count, who, why, where, list, yesno, say, what
-    premises: list[str] = field(default_factory=list)  # names, numbers, quotes taken as given
+    premises: list[str] = field(default_factory=list)  # names, numbers, quotes taken as given that no source holds
+    names: list[list[str]] = field(default_factory=list)  # each name's distinctive tokens: an answer's passage holds them
     terms: dict[str, float] = field(default_factory=dict)  # corrected content tokens -> weight
     surface: dict[str, str] = field(default_factory=dict)  # token -> the word the user typed
     missing: list[str] = field(default_factory=list)  # tokens no source uses
     background: frozenset = frozenset()  # tokens the conversation added, not the question itself
     said: str = ""  # what the assistant already answered in this conversation
+    said_stems: frozenset = frozenset()  # the conversation's tokens: a sentence made mostly of them adds nothing
     injection: bool = False
 
     @property
@@ -78,14 +80,14 @@ class Query:
 
 def question_type(question: str) -> str:
     """A coarse type that says what kind of sentence answers the question."""
-    q = question.lower().strip()
+    q = re.sub(r"^(and|so|but|ok(ay)?|well|also)\W+", "", question.lower().strip())
     if AUTHOR_QUESTION.search(q):
         return "author"
     if SAY_QUESTION.match(q):
         return "say"
-    if re.match(r"^(when|what (year|date|day|month|time))\b", q) or "how long" in q:
+    if re.match(r"^when\b", q) or re.search(r"\b(what|which) (year|date|day|month|time)\b|\bhow long\b", q):
         return "when"
-    if re.match(r"^how (many|much)\b", q) or re.search(r"\b(number of|how many|how much)\b", q):
+    if re.search(r"\b(how (many|much|old|big|large)|number of|what number|what (amount|percentage|share))\b", q):
         return "count"
     if re.match(r"^(who|whom|whose)\b", q):
         return "who"
@@ -158,6 +160,13 @@ def missing_premises(found: list[str], lexical: LexicalIndex, dictionary: frozen
     return absent
 
 
+def name_tokens(name: str, lexical: LexicalIndex) -> list[str]:
+    """The token of a name that a passage about it must hold: its last word, since later mentions
+    keep the surname or head noun ("Zakir" for "Shohrat Zakir", "Biden" for "President Biden")."""
+    parts = [w for w in words(name) if w.lower() not in STOPWORDS]
+    return [lexical.speller.correct(w, normal(w)) for w in parts[-1:]]
+
+
 def _held(word: str, lexical: LexicalIndex) -> bool:
     token = stem(word)
     if token in lexical.all_stems:
@@ -187,7 +196,7 @@ def weighted_terms(text: str, lexical: LexicalIndex) -> tuple[dict[str, float], 
 def analyze(question: str, history: list[dict], lexical: LexicalIndex,
             dictionary: frozenset[str] = frozenset()) -> Query:
     """The Query for a question asked after ``history`` (already validated)."""
-    standalone = standalone_query(question, history)
+    standalone = standalone_query(question, history, lexical.proper)
     intent = intent_of(question)
     terms, surface, missing = weighted_terms(standalone, lexical)
     background: frozenset = frozenset()
@@ -198,13 +207,18 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         background = frozenset(t for t in terms if t not in own)
         terms = {t: w * BACKGROUND_WEIGHT if t in background else w for t, w in terms.items()}
     said = " ".join(t["content"] for t in history if t["role"] == "assistant")
+    said_stems = frozenset(tokens(said))
     query = Query(question, standalone, intent, question_type(standalone), terms=terms, surface=surface,
-                  missing=missing, background=background, said=said, injection=bool(INJECTION.search(question)))
+                  missing=missing, background=background, said=said, said_stems=said_stems, injection=bool(INJECTION.search(question)))
     if intent == "content" and not terms:
         # Nothing left to search for ("when did this happen?", "explain"): it asks about the documents.
         query.intent = "published" if query.qtype == "when" else "summary"
     if query.intent == "content":
-        query.premises = missing_premises(premises(question), lexical, dictionary)
+        given = premises(question)
+        query.premises = missing_premises(given, lexical, dictionary)
+        query.names = [name_tokens(n, lexical) for n in given
+                       if n not in query.premises and not n.startswith("“") and not NUMBER.fullmatch(n)]
+        query.names = [n for n in query.names if n]
     return query
 
 

@@ -2,32 +2,54 @@ import json
 
 import pytest
 
-from app.evaluation import citations_valid, holds, load_dataset, main, metrics, percentile
+from app.evaluation import citations_valid, holds, load_dataset, main, metrics, norm, percentile
 from app.loaders import load
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, FIXTURES
 
-DATASET = CORPUS.parent / "evals" / "qa.jsonl"
+EVALS = CORPUS.parent / "evals"
+DATASET = EVALS / "dev.jsonl"
+TEST = EVALS / "test.jsonl"
 ARTICLE = load(CORPUS / "wapo-sensetime-investment-ban.md", CORPUS).text
+CORPUS2 = "\n".join(load(p, p.parent).text for p in sorted((FIXTURES / "corpus2").glob("*.md"))
+                     if not p.name.startswith("README"))
 
 
-def test_the_committed_dataset_is_clean_and_covers_what_the_issue_asks():
-    cases, problems = load_dataset(DATASET, ARTICLE)
-    assert problems == []
-    assert len(cases) >= 60
-    assert sum(not c.answerable for c in cases) >= 12
-    assert sum(bool(c.history) for c in cases) >= 8
+def test_the_committed_datasets_are_clean_and_cover_what_the_issue_asks():
+    dev, dev_problems = load_dataset(DATASET, ARTICLE)
+    test, test_problems = load_dataset(TEST, ARTICLE)
+    assert dev_problems == [] and test_problems == []
+    assert len(dev) + len(test) >= 200 and len(test) >= 100
+    assert not {c.id for c in dev} & {c.id for c in test}, "a pair may not sit in both splits"
+    for cases in (dev, test):
+        assert sum(not c.answerable for c in cases) >= 12
+        assert sum(bool(c.history) for c in cases) >= 8
+        assert sum(c.kind == "smalltalk" for c in cases) >= 3
+    second = [load_dataset(EVALS / f"corpus2-{split}.jsonl", CORPUS2) for split in ("dev", "test")]
+    assert all(problems == [] for _, problems in second) and sum(len(c) for c, _ in second) >= 30
 
 
-def test_every_evidence_string_occurs_verbatim_in_the_corpus():
-    for line in DATASET.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        for evidence in row["evidence"]:
-            assert any(alt in ARTICLE for alt in evidence.split("|")), (row["id"], evidence)
+def test_every_evidence_string_occurs_in_the_corpus_up_to_quote_style():
+    for path in (DATASET, TEST):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            for evidence in row.get("evidence", []):
+                assert any(norm(alt) in norm(ARTICLE) for alt in evidence.split("|")), (row["id"], evidence)
+
+
+def test_straight_and_curly_quotes_match_and_unanswerable_pairs_need_no_facts(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "a", "question": "q?", "answerable": True, "expected_facts": ["China's use"],
+         "evidence": ["supports China's use of repressive surveillance technology"]},
+        {"id": "b", "question": "Who is the CEO?", "answerable": False},
+        {"id": "c", "question": "hello", "answerable": True, "kind": "smalltalk"}]))
+    cases, problems = load_dataset(path, ARTICLE)
+    assert problems == [] and [c.id for c in cases] == ["a", "b", "c"] and cases[2].kind == "smalltalk"
 
 
 def test_every_paragraph_of_the_article_is_covered_by_some_evidence():
-    evidence = [alt for line in DATASET.read_text(encoding="utf-8").splitlines()
-                for e in json.loads(line)["evidence"] for alt in e.split("|")]
+    evidence = [alt for path in (DATASET, TEST) for line in path.read_text(encoding="utf-8").splitlines()
+                for e in json.loads(line).get("evidence", []) for alt in e.split("|")]
     for paragraph in ARTICLE.split("\n\n"):
         assert any(e in paragraph for e in evidence), paragraph[:60]
 
@@ -72,16 +94,17 @@ def test_a_citation_with_wrong_offsets_is_invalid(real):
 
 
 def test_the_runner_writes_results_summary_and_report_and_meets_thresholds(real, tmp_path, capsys):
-    code = main(real.settings, DATASET, tmp_path / "run", CORPUS.parent / "evals" / "thresholds.toml")
+    code = main(real.settings, TEST, tmp_path / "run", EVALS / "thresholds.toml")
     out = capsys.readouterr().out
     assert code == 0, out
     results = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
-    assert len(results) >= 60 and {"id", "retrieved", "verdict", "citations"} <= set(results[0])
+    assert len(results) >= 100 and {"id", "retrieved", "verdict", "citations"} <= set(results[0])
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["dossier"]["citation_validity"] == 1.0 and summary["failed"] == []
     assert summary["baseline"]["abstention_accuracy"] == 0.0
+    assert summary["sentence_baseline"]["questions"] == summary["dossier"]["questions"]
     report = (tmp_path / "run" / "report.md").read_text()
-    assert "| correctness |" in report and "dense top-4 baseline" in report
+    assert "| correctness |" in report and "dense top-4 baseline" in report and "sentence-extractor" in report
 
 
 def test_the_runner_fails_below_thresholds(real, tmp_path):
@@ -94,8 +117,6 @@ def test_the_runner_fails_below_thresholds(real, tmp_path):
 
 
 def test_any_dataset_in_the_format_runs_against_its_own_corpus(small, tmp_path):
-    from tests.conftest import FIXTURES
-
     small.ingest()
     code = main(small.settings, FIXTURES / "qa-fixtures.jsonl", tmp_path / "run", tmp_path / "none.toml",
                 baseline=False)
