@@ -31,6 +31,7 @@ SOFT_LOW, SOFT_HIGH = 0.40, 0.72
 MIN_SEMANTIC = 0.25  # below this (and with under half the terms) no sentence is about the question
 MIN_EVIDENCE = 0.33  # floor of the combined score of the best sentence
 MIN_COVERAGE = 0.30  # share of the question's weighted terms found near the best sentence
+MIN_FOCUS = 0.5  # the thing asked for ("revenue" in "what was its revenue?") must be in the passage, or a near word
 FOLLOW_RATIO = 0.80  # a further sentence must score this share of the best one
 LIST_FOLLOW_RATIO = 0.70  # lists gather more of the nearby items
 STRICT_CUES = {"when", "count", "say", "author"}  # further sentences must have the answer's form too
@@ -70,6 +71,7 @@ class Candidate:
     semantic: float = 0.0
     coverage: float = 0.0  # weighted share of the question's terms in the sentence (soft matches count)
     context: float = 0.0  # the same share over the whole chunk and its title
+    focused: float = 1.0  # credit of the thing asked for in the passage (1 when the question shows none)
     asked: str = ""  # the source's own question right before this sentence (FAQ style), if any
     named: bool = True  # its passage holds every name the question gives
     typed: bool = True  # holds a value of the kind asked for ("when": a date) beyond what the question gives
@@ -113,7 +115,7 @@ class Answerer:
                 if s.text.rstrip("”\"' )").endswith("?"):
                     asked = s.text
                     continue
-                if key not in seen and len(words(s.text)) >= 3:
+                if key not in seen and len(words(s.text)) >= 3 and not s.text.startswith("#"):  # not a heading
                     seen[key] = Candidate(hit, s.start, s.end, s.text, stems=frozenset(tokens(s.text)), asked=asked)
                 asked = ""
         return list(seen.values())
@@ -135,6 +137,7 @@ class Answerer:
         best = ranked[0]
         diagnostics = {"type": query.qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
                        "coverage": round(best.coverage, 3), "context": round(best.context, 3), "typed": best.typed, "named": best.named,
+                       "focus": query.focus, "focused": round(best.focused, 3),
                        "missing_terms": query.missing, "missing_premises": query.premises}
         if query.premises:
             reason = (f"The sources don't mention {', '.join(query.premises)}, so they don't answer this. "
@@ -158,7 +161,7 @@ class Answerer:
             return True  # a byline is the whole answer to "who wrote it?", whatever else scores
         weak = best.semantic < MIN_SEMANTIC and best.coverage < 0.5  # rare names embed poorly: coverage decides
         return (not weak and best.score >= MIN_EVIDENCE and best.context >= MIN_COVERAGE
-                and best.typed and best.named)
+                and best.typed and best.named and best.focused >= MIN_FOCUS)
 
     def _term_credit(self, query: Query, cands: list[Candidate]) -> tuple[list[str], dict[str, np.ndarray]]:
         """Query terms, and for each source word its credit (0 to 1) towards each term.
@@ -230,6 +233,8 @@ class Answerer:
             cand.coverage = share(matched(candidate_words(cand.text)))
             context = contexts[chunk.chunk_id]
             cand.context = share(context)
+            if query.focus in terms:
+                cand.focused = float(context[terms.index(query.focus)])
             dense = cand.hit.dense_score if cand.hit.dense_score is not None else cand.semantic
             has_cue = 0.5 if cue is None else float(bool(cue.search(cand.text)))
             if query.qtype in TYPED:

@@ -30,6 +30,7 @@ def validate_history(history) -> list[dict]:
     return history
 
 
+MORE = re.compile(r"\b(else|other|another|more|also|too)\b", re.I)
 WH_WORD = re.compile(r"^(when|why|where|who|how|what|which)\b(\s+\w+)?\s*\??$", re.I)
 ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Post|Project|Exchange|Commission)\b")
 PLURAL = re.compile(r"\b(they|them|their|theirs)\b", re.I)
@@ -67,7 +68,8 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     if about and subject:  # "What about Hikvision?" after "Why was SenseTime banned?"
         return re.sub(rf"\b{re.escape(subject)}\b", about.group(1), last, count=1)
     short = len(words(question)) <= 3
-    if not ANAPHORA.search(question) and not short and not about:
+    more = MORE.search(question)  # "who else ...", "any other ...": more of what was just discussed
+    if not ANAPHORA.search(question) and not short and not about and not more:
         return question
     if subject and re.search(r"\b(it|its|the company|the firm)\b", question, re.I) and not PLURAL.search(question):
         swapped = re.sub(r"\bits\b", f"{subject}'s", question, count=1, flags=re.I)

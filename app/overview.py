@@ -91,11 +91,21 @@ def _pick(query: Query, docs: list[Doc], hits: list[Hit]) -> list[Doc]:
 
 
 def _lead(doc: Doc):
-    """The first full sentence of the body (bylines, datelines and headings have no full stop)."""
-    for s in doc.sentences:
-        if SENTENCE_END.search(s.text) and len(s.text.split()) >= 8 and not BYLINE.search(s.text):
+    """The first sentence of the first body paragraph (one of two or more sentences): headings,
+    bylines, datelines and salutations stand alone on their lines."""
+    for s, after in zip(doc.sentences, doc.sentences[1:]):
+        if SENTENCE_END.search(s.text) and not BYLINE.search(s.text) and "\n" not in _between(s, after):
             return s
-    return doc.sentences[0] if doc.sentences else None
+    full = [s for s in doc.sentences if SENTENCE_END.search(s.text)]
+    return full[0] if full else (doc.sentences[0] if doc.sentences else None)
+
+
+def _between(a, b) -> str:
+    """The document text between two sentences, from a chunk holding both ("\n" when none does)."""
+    for chunk in (a.hit.chunk, b.hit.chunk):
+        if chunk.start <= a.end and b.start <= chunk.end:
+            return chunk.text[a.end - chunk.start:b.start - chunk.start]
+    return "\n"
 
 
 def summary(doc: Doc, answerer, budget: int, n_central: int = 2) -> list:
@@ -157,7 +167,8 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
             cited.append(_find(d, re.compile(re.escape(year)) if year else None))
         else:  # source
             kind = TYPE_NAMES.get(m.get("doc_type", ""), m.get("doc_type", "document").replace("_", " "))
-            said = f"{d.label} is a {kind}" + (f", online at {m['url']}." if m.get("url") else ".")
+            article = "an" if kind[:1].lower() in "aeiou" else "a"
+            said = f"{d.label} is {article} {kind}" + (f", online at {m['url']}." if m.get("url") else ".")
             cited.append(_find(d, None, m.get("publisher", "")))
         parts.append(said)
     answer = answerer.compose(query, hits, [c for c in cited if c])

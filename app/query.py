@@ -51,6 +51,10 @@ SOURCE = re.compile(
     re.I)
 NUMBER = re.compile(r"\b\d[\d,.]*\b")
 BACKGROUND_WEIGHT = 0.35  # weight of a term the conversation supplied, relative to the question's own
+AUX = r"(?:is|was|are|were|did|does|do|has|have|had|can|could|will|would|should|kind|sort|type)"
+# The thing asked for: "what stake ...", "which department ...", "SenseTime's revenue"
+FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AUX}|of)\b"
+                   r"|\b\w+['’]s\s+(?:\w+\s+)??(\w+)\s*(?:\?|$|in|on|at|for|of|today|now|this|that|and)\b", re.I)
 QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 
 
@@ -64,6 +68,7 @@ class Query:
     qtype: str  # the kind of sentence that answers: when, count, who, why, where, list, yesno, say, what
     premises: list[str] = field(default_factory=list)  # names, numbers, quotes taken as given that no source holds
     names: list[list[str]] = field(default_factory=list)  # each name's distinctive tokens: an answer's passage holds them
+    focus: str = ""  # the token of the thing asked for ("revenue" in "what was its revenue"), if the form shows it
     terms: dict[str, float] = field(default_factory=dict)  # corrected content tokens -> weight
     surface: dict[str, str] = field(default_factory=dict)  # token -> the word the user typed
     missing: list[str] = field(default_factory=list)  # tokens no source uses
@@ -219,6 +224,10 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         query.names = [name_tokens(n, lexical) for n in given
                        if n not in query.premises and not n.startswith("“") and not NUMBER.fullmatch(n)]
         query.names = [n for n in query.names if n]
+        found = FOCUS.search(question)
+        word = next((g for g in found.groups() if g), "") if found else ""
+        token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""
+        query.focus = token if token in terms and token not in FRAMING else ""
     return query
 
 

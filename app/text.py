@@ -28,7 +28,7 @@ hey hi hello please thanks thank ok okay um uh pls plz just really actually basi
 _FRAMING_WORDS = ("""
 happen give affect effect impact reason hold mean describe explain know kind type make get take
 long result purpose cause consequence detail information position job role way go come
-respond reply react comment response deal story situation stuff matter going
+respond reply react comment response deal story situation stuff matter going number name amount
 """.split())
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
