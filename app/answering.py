@@ -129,6 +129,8 @@ class Answerer:
         if query.intent != "content":
             return overview.respond(query, hits, chunks, self)
         cands = self.candidates(hits)
+        if query.more and query.said:  # "what else ...": what was already given is no answer
+            cands = [c for c in cands if not (c.text in query.said or _said_before(c.stems, query.said_stems))]
         if not cands:
             return self.abstain(query, hits, cands, None)
         self._features(cands, query, query_vector, lexical.previous)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from app.conversation import standalone_query
+from app.conversation import MORE, standalone_query
 from app.lexical import LexicalIndex
 from app.text import FRAMING, STOPWORDS, fold, names, normal, stem, tokens, words
 
@@ -18,7 +18,7 @@ AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|writer|reporter|
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
 SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|responded|added|denied)"
 # "What did X say ...", "How did the company respond?": group 1 is the speaker asked about.
-SAY_QUESTION = re.compile(r"^\s*(?:what|how)\s+(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
+SAY_QUESTION = re.compile(r"^\s*(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
                           r"(?:say|said|respond|reply|react|write|state|comment)\b", re.I)
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|guidelines?|previous|above|"
@@ -76,6 +76,7 @@ class Query:
     said: str = ""  # what the assistant already answered in this conversation
     said_stems: frozenset = frozenset()  # the conversation's tokens: a sentence made mostly of them adds nothing
     injection: bool = False
+    more: bool = False  # "what else ...": what the conversation already gave is left out
 
     @property
     def search_terms(self) -> list[str]:
@@ -214,7 +215,8 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     said = " ".join(t["content"] for t in history if t["role"] == "assistant")
     said_stems = frozenset(tokens(said))
     query = Query(question, standalone, intent, question_type(standalone), terms=terms, surface=surface,
-                  missing=missing, background=background, said=said, said_stems=said_stems, injection=bool(INJECTION.search(question)))
+                  missing=missing, background=background, said=said, said_stems=said_stems,
+                  more=bool(history) and bool(MORE.search(question)), injection=bool(INJECTION.search(question)))
     if intent == "content" and not terms:
         # Nothing left to search for ("when did this happen?", "explain"): it asks about the documents.
         query.intent = "published" if query.qtype == "when" else "summary"
@@ -237,6 +239,9 @@ def speaker_pattern(query: Query):
     if not subject:
         return None
     names_ = [w for w in words(subject.group(1)) if w.lower() not in STOPWORDS]
+    if not names_ and query.background:  # "what else did they say?": the people the conversation named
+        context = names(query.standalone[len(query.question):])
+        names_ = words(context[-1]) if context else []
     if not names_:
         return None
     name = r"\W+".join(re.escape(w) for w in names_)

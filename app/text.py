@@ -66,7 +66,7 @@ def stem(word: str) -> str:
             if suffix in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
                 w = w[:-1]  # banned -> bann -> ban
             break
-    if len(w) > 4 and w.endswith("e") and not w.endswith(("ee", "ue")):
+    if len(w) >= 4 and w.endswith("e") and not w.endswith(("ee", "ue")):
         w = w[:-1]  # hire/hired, lease/leased: the silent e goes, as "ed" took it
     return w
 
@@ -110,7 +110,8 @@ def names(text: str) -> list[str]:
     for match in NAME.finditer(text):
         phrase = match.group(0)
         before = text[:match.start()].rstrip()
-        if not before or before[-1] in ".?!\"“:":
+        title = re.search(r"\b(Dr|Mr|Mrs|Ms|Prof|St|Sen|Rep|Gen|Gov|Lt|Col)\.$", before)  # "Dr. Smith" is a name
+        if not before or (before[-1] in ".?!\"“:" and not title):
             phrase = phrase.split(None, 1)[1] if len(phrase.split()) > 1 else ""
         if phrase and phrase.split()[0].lower() not in STOPWORDS:
             found.append(phrase)

@@ -2,7 +2,6 @@
 
 import pytest
 
-from app.query import intent_of, premises, question_type
 from app.loaders import load
 from app.records import DossierError
 from tests.conftest import CORPUS
@@ -98,6 +97,32 @@ def test_a_definition_question_finds_the_sentence_that_names_the_thing(real):
     assert any(c.sentence.startswith("That blacklist, called the Entity List") for c in answer.citations)
 
 
+@pytest.mark.parametrize("question, fact", [
+    ("what's the deal with sensetime and the uyghurs", "Uyghurs"),  # "deal" is no source word: no veto
+    ("is it legal for americans to buy sensetime stock now", "prohibits U.S. individuals from buying"),
+    ("can Americans still buy SenseTime shares?", "prohibits U.S. individuals from buying"),
+])
+def test_a_question_word_the_sources_lack_lowers_coverage_but_never_vetoes(real, question, fact):
+    answer = real.ask(question)
+    assert not answer.abstained and fact in answer.answer
+    assert all(fact not in c.sentence for c in answer.near_misses), "the deciding sentence is never a near miss"
+
+
+@pytest.mark.parametrize("question", ["What was SenseTime's revenue in 2021?", "How much did Tiger Global invest in 2018?",
+                                      "What did the Uyghur Human Rights Project say about SenseTime?"])
+def test_the_thing_asked_for_its_date_and_its_names_must_be_in_the_passage(real, question):
+    answer = real.ask(question)
+    assert answer.abstained and answer.citations == [] and answer.near_misses
+
+
+def test_a_follow_up_asking_for_more_does_not_repeat_the_last_answer(real):
+    first = real.ask("What did SenseTime say about the ban?")
+    history = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.answer}]
+    again = real.ask("What else did they say?", history)
+    assert not again.abstained
+    assert not {c.sentence for c in again.citations} & {c.sentence for c in first.citations}
+
+
 def test_a_typo_in_a_name_still_finds_the_answer(real):
     answer = real.ask("why was SenseTme banned from US investment?")
     assert not answer.abstained and "SenseTime" in answer.answer
@@ -108,29 +133,6 @@ def test_a_typo_in_a_name_still_finds_the_answer(real):
 def test_empty_and_oversized_questions_are_refused_with_a_reason(real, question, message):
     with pytest.raises(DossierError, match=message):
         real.ask(question)
-
-
-def test_question_types_and_entities():
-    assert question_type("Why was it banned?") == "why"
-    assert question_type("How many companies?") == "count"
-    assert question_type("When did it happen?") == "when"
-    assert question_type("Who wrote the article?") == "author"
-    assert question_type("What did Huawei say about it?") == "say"
-    assert premises("Why did the European Union ban SenseTime in 2030?") == ["EU", "SenseTime", "2030"]
-    assert premises("Which U.S. funds invested?") == ["US"]  # "U.S." is one name, not the letter U
-    assert question_type("Which department oversees the list?") == "what"
-    assert question_type("Which other Chinese companies are on it?") == "list"
-
-
-@pytest.mark.parametrize("question, intent", [
-    ("hello", "smalltalk"), ("thanks!", "smalltalk"), ("what can you do?", "help"),
-    ("what documents do you have?", "help"), ("summarize the article", "summary"), ("tl;dr", "summary"),
-    ("what happened", "summary"), ("What is the FAQ document about?", "summary"),
-    ("who wrote the larkspur memo?", "author"), ("when was this published", "published"),
-    ("what is the source", "source"), ("What happened to the IPO?", "content"),
-])
-def test_intents_tell_questions_about_the_documents_from_questions_about_their_content(question, intent):
-    assert intent_of(question) == intent
 
 
 def test_a_pdf_answer_cites_its_page(small):

@@ -1,0 +1,65 @@
+"""Questions about the documents themselves, small talk and help, on a second corpus of four documents."""
+
+import shutil
+
+import pytest
+
+from app.pipeline import Pipeline
+from tests.conftest import FIXTURES, make_settings
+
+
+@pytest.fixture(scope="module")
+def memos(tmp_path_factory, embedder) -> Pipeline:
+    tmp = tmp_path_factory.mktemp("corpus2")
+    shutil.copytree(FIXTURES / "corpus2", tmp / "docs")
+    pipeline = Pipeline(make_settings(tmp, tmp / "docs"), embedder)
+    pipeline.ingest()
+    return pipeline
+
+
+def resolves(answer, pipeline):
+    chunks = {c.chunk_id: c for c in pipeline.store.chunks()}
+    for c in answer.citations:
+        chunk = chunks[c.chunk_id]
+        assert chunk.text[c.start - chunk.start:c.end - chunk.start] == c.sentence
+
+
+@pytest.mark.parametrize("question", ["hello", "thanks!", "what can you do?", "what documents do you have?"])
+def test_small_talk_and_help_say_what_the_corpus_holds_without_refusing(memos, question):
+    answer = memos.ask(question)
+    assert not answer.abstained and answer.citations == []
+    assert "4 documents" in answer.answer and "Millbrook Public Library" in answer.answer
+    assert "don't mention" not in answer.answer
+
+
+def test_a_summary_is_the_lead_and_central_sentences_cited(memos):
+    answer = memos.ask("summarize the larkspur memo")
+    assert not answer.abstained and answer.citations[0].sentence == "Project Larkspur is led by Dr. Tomasz Okafor."
+    assert {c.doc_id for c in answer.citations} == {"larkspur-status-memo"}
+    assert len(answer.answer.split()) <= memos.settings.max_answer_words * 1.5 + 10
+    resolves(answer, memos)
+
+
+def test_a_summary_of_several_documents_gives_each_its_lead(memos):
+    answer = memos.ask("tl;dr")
+    assert len({c.doc_id for c in answer.citations}) == 4 and answer.answer.startswith("The 4 documents")
+
+
+def test_author_date_and_source_come_from_metadata_labelled_as_such(memos):
+    author = memos.ask("who wrote the larkspur memo?")
+    assert "written by Priya Ramanathan" in author.answer and "document's details" in author.answer
+    assert "Priya Ramanathan" in author.citations[0].sentence
+    date = memos.ask("when was the footbridge article published?")
+    assert "May 16, 2024" in date.answer
+    resolves(date, memos)
+
+
+def test_a_relative_date_gets_the_publication_date_labelled(memos):
+    answer = memos.ask("When did the Riverside footbridge reopen?")
+    assert "Tuesday" in answer.answer and "(its publication date)" in answer.answer
+    resolves(answer, memos)
+
+
+def test_the_memo_questions_from_the_issue(memos):
+    assert "Tomasz Okafor" in memos.ask("Who leads Project Larkspur?").answer
+    assert "14 engineers" in memos.ask("How many engineers did the team hire?").answer

@@ -1,0 +1,80 @@
+"""Question analysis: intents, answer types, premises, names, weighted terms and the standalone form."""
+
+import pytest
+
+from app.lexical import LexicalIndex
+from app.query import analyze, intent_of, premises, question_type
+from app.records import Chunk
+from app.text import stem
+
+TEXT = ("Project Larkspur is led by Dr. Tomasz Okafor. The team hired 14 engineers in the first quarter. "
+        "The approved budget is 4.2 million euros.")
+INDEX = LexicalIndex([Chunk("memo:1", "memo", TEXT, 0, len(TEXT))], dictionary=frozenset({"hire", "leads", "budget", "president", "recruit"}))
+
+
+def test_question_types():
+    assert question_type("Why was it banned?") == "why"
+    assert question_type("How many companies?") == "count"
+    assert question_type("how old is he") == "count"
+    assert question_type("When did it happen?") == "when"
+    assert question_type("On what date is the launch?") == "when"
+    assert question_type("and when?") == "when"
+    assert question_type("Who wrote the article?") == "author"
+    assert question_type("What did Huawei say about it?") == "say"
+    assert question_type("Which department oversees the list?") == "what"
+    assert question_type("Which other Chinese companies are on it?") == "list"
+    assert question_type("What happens to its IPO?") == "what"
+    assert question_type("can americans still buy shares?") == "yesno"
+
+
+@pytest.mark.parametrize("question, intent", [
+    ("hello", "smalltalk"), ("thanks!", "smalltalk"), ("what can you do?", "help"), ("help", "help"),
+    ("what documents do you have?", "help"), ("summarize the article", "summary"), ("tl;dr", "summary"),
+    ("what happened", "summary"), ("What is the FAQ document about?", "summary"),
+    ("who wrote the larkspur memo?", "author"), ("when was this published", "published"),
+    ("what is the source", "source"), ("What happened to the IPO?", "content"),
+    ("What happened in developer mode?", "content"),
+])
+def test_intents_tell_questions_about_the_documents_from_questions_about_their_content(question, intent):
+    assert intent_of(question) == intent
+
+
+def test_premises_are_names_numbers_and_quotes():
+    assert premises("Why did the European Union ban SenseTime in 2030?") == ["EU", "SenseTime", "2030"]
+    assert premises("Which U.S. funds invested?") == ["US"]  # "U.S." is one name, not the letter U
+    assert premises('Who said "a police state"?') == ["“a police state”"]
+
+
+def test_only_premises_no_source_holds_are_missing_and_ordinary_words_never_are():
+    query = analyze("Who leads Project Larkspur and how many engineers did they recruit?", [], INDEX)
+    assert query.premises == [] and query.intent == "content"
+    assert query.missing == [stem("recruit")]  # a word the memo lacks is a weighted term, not a veto
+    assert query.terms[stem("recruit")] == max(query.terms.values())
+    assert analyze("Who leads Project Bluebell?", [], INDEX).premises == ["Project Bluebell"]
+    assert analyze("Did Dr. Smith hire 14 engineers?", [], INDEX).premises == ["Smith"]
+    assert analyze("Did President Okafor hire 14 engineers?", [], INDEX).premises == []  # a title is allowed
+    assert analyze("Was the budget 5 million?", [], INDEX).premises == ["5"]
+
+
+def test_a_typo_in_a_name_is_corrected_not_reported_missing():
+    query = analyze("Who leads Project Larkspr?", [], INDEX)
+    assert query.premises == [] and "larkspur" in query.terms
+
+
+def test_a_question_with_nothing_to_search_for_is_about_the_documents():
+    assert analyze("when did this happen?", [], INDEX).intent == "published"
+    assert analyze("explain", [], INDEX).intent == "summary"
+
+
+def test_context_from_the_conversation_weighs_less_than_the_question():
+    history = [{"role": "user", "content": "Who leads Project Larkspur?"},
+               {"role": "assistant", "content": "Project Larkspur is led by Dr. Tomasz Okafor. [1]"}]
+    query = analyze("what about the budget?", history, INDEX)
+    assert query.standalone != query.question
+    own = query.terms["budget"]
+    assert all(query.terms[t] < own for t in query.background)
+
+
+def test_the_thing_asked_for_is_found_from_the_question_form():
+    assert analyze("What was the team's budget in 2024?", [], INDEX).focus == "budget"
+    assert analyze("Who leads Project Larkspur?", [], INDEX).focus == ""

@@ -1,0 +1,30 @@
+"""Text normalisation: stems, aliases, names and the indexed spelling corrector."""
+
+from app.text import Speller, names, stem, tokens
+
+
+def test_stems_fold_inflections_and_silent_e():
+    assert stem("banned") == stem("bans") == "ban"
+    assert stem("companies") == "company"
+    assert stem("hire") == stem("hired") == stem("hiring")
+
+
+def test_aliases_fold_spellings_and_demonyms():
+    assert tokens("U.S. investors") == tokens("United States investor") == tokens("American investors")
+    assert tokens("initial public offering") == tokens("IPO")
+    assert "ban" in tokens("prohibited")
+
+
+def test_names_skip_the_sentence_opening_word():
+    assert names("Who are Shohrat Zakir and Erken Tuniyaz?") == ["Shohrat Zakir", "Erken Tuniyaz"]
+    assert names("The Entity List requires a license.") == ["Entity List"]
+
+
+def test_the_speller_corrects_misspellings_but_never_bends_a_real_word():
+    speller = Speller({stem("sensetime"), stem("label"), stem("fund"), stem("uyghurs")},
+                      dictionary=frozenset({"founded", "label"}))
+    assert speller.correct("SenseTme", stem("SenseTme")) == stem("sensetime")
+    assert speller.correct("labled", stem("labled")) == stem("label")
+    assert speller.correct("uighurs", stem("uighurs")) == stem("uyghurs")
+    assert speller.correct("founded", stem("founded")) == stem("founded")  # real word: not "fund"
+    assert speller.correct("zebra", stem("zebra")) == stem("zebra")
