@@ -59,7 +59,7 @@ def embedded_text(chunk: Chunk) -> str:
     """What the model embeds for a chunk.
 
     The chunk text alone: a title header in front (tried) made every chunk of a one-document
-    corpus look alike to the model and lowered recall on evals/qa.jsonl. Kept as one function,
+    corpus look alike to the model and lowered recall on the eval set (now evals/dev.jsonl). Kept as one function,
     with its hash stored, so a change here re-embeds exactly what it affects.
     """
     return chunk.text

@@ -84,14 +84,15 @@ def part_ingest(tmp: Path) -> dict:
 
 
 def part_ask(index: Path) -> dict:
-    """Warm ask latency over every question of the eval set (78), in one process."""
+    """Warm ask latency over every question of both eval splits, in one process."""
     from app.pipeline import Pipeline
     from app.settings import Settings
 
     pipeline = Pipeline(Settings(_env_file=None, index_dir=index, corpus_dir=ROOT / "corpus"))
     pipeline.ingest()
     pipeline.warm_up()
-    rows = [json.loads(line) for line in (ROOT / "evals" / "qa.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for split in ("dev", "test")
+            for line in (ROOT / "evals" / f"{split}.jsonl").read_text().splitlines()]
     latencies = []
     for row in rows:
         t0 = time.perf_counter()
@@ -142,7 +143,7 @@ def serve_and_load(tmp: Path, index: Path, seconds: float = 30, clients: int = 8
                     first = time.perf_counter() - t0
             except httpx.HTTPError:
                 time.sleep(0.2)
-        questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "qa.jsonl").read_text().splitlines()]
+        questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "dev.jsonl").read_text().splitlines()]
         latencies, errors, stop = [], [0], time.perf_counter() + seconds
 
         def client(k: int) -> None:
