@@ -152,7 +152,9 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
         # Several documents: one lead sentence each, as far as the budget goes.
         leads = [x for x in (_lead(d) for d in chosen_docs[: s.max_list_sentences]) if x]
         lead_in = f"The {len(docs)} documents, one opening sentence each:"
-        return answerer.compose(query, hits, leads, lead=lead_in)
+        answer = answerer.compose(query, hits, leads, lead=lead_in)
+        answer.composed = True
+        return answer
     parts, cited = [], []
     for d in chosen_docs[: s.max_list_sentences]:
         m = d.meta
@@ -173,6 +175,7 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
         parts.append(said)
     answer = answerer.compose(query, hits, [c for c in cited if c])
     answer.answer = " ".join(f"{p} [{i}]" for i, p in enumerate(parts, start=1)) + " (from the document's details)"
+    answer.composed = True
     return answer
 
 
@@ -188,7 +191,7 @@ def _greeting(query: Query, docs: list[Doc], hits: list[Hit]) -> Answer:
     tips = ("Ask in your own words and every sentence of the answer comes with a marker like [1] that opens its "
             "source. You can also ask me to summarize, or who wrote a document and when.")
     return Answer(query.question, query.standalone, f"{opener}{held} {tips}", False, [], [], hits=hits,
-                  diagnostics={"intent": query.intent})
+                  diagnostics={"intent": query.intent}, composed=True)
 
 
 def add_publication_date(answer: Answer, chosen: list, chunks: list[Chunk], answerer) -> None:
@@ -208,3 +211,4 @@ def add_publication_date(answer: Answer, chosen: list, chunks: list[Chunk], answ
     marker = len(answer.citations) + 1
     answer.citations.append(answerer.citation(marker, dated))
     answer.answer += f" The document is dated {when} (its publication date). [{marker}]"
+    answer.composed = True

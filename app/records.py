@@ -122,6 +122,7 @@ class Answer:
     latency_ms: float = 0.0
     hits: list[Hit] = field(default_factory=list, repr=False)
     diagnostics: dict = field(default_factory=dict, repr=False)  # scores behind the decision
+    composed: bool = False  # text written around the citations (metadata, small talk), not just sentences
 
     def to_json(self) -> dict:
         """The record printed by ``dossier ask --json`` and returned by ``POST /api/ask``."""

@@ -50,6 +50,12 @@ def chat_html(answer: Answer, turn: int, upto: int | None = None) -> str:
     if answer.abstained:
         body = html.escape(answer.answer if upto is None else answer.answer[:upto])
         return f'{head}<div class="abstain">{body}</div>'
+    if answer.composed or not answer.citations:
+        # Small talk and metadata answers are composed text; their markers still link to sources.
+        body = html.escape(answer.answer if upto is None else answer.answer[:upto])
+        links = {f"[{c.marker}]": _marker_link(c, turn) for c in answer.citations}
+        body = re.sub(r"\[\d+\]", lambda m: links.get(m.group(0), m.group(0)), body)
+        return head + body
     parts, used = [], 0
     for c in answer.citations:
         sentence = c.sentence
@@ -57,9 +63,12 @@ def chat_html(answer: Answer, turn: int, upto: int | None = None) -> str:
             parts.append(html.escape(sentence[: max(0, upto - used)]))
             break
         used += len(sentence)
-        parts.append(f'{html.escape(sentence)} <a href="#src-{turn}-{c.marker}" class="cite" '
-                     f'title="{html.escape(c.title)}">[{c.marker}]</a>')
+        parts.append(f'{html.escape(sentence)} {_marker_link(c, turn)}')
     return head + " ".join(parts)
+
+
+def _marker_link(c: Citation, turn: int) -> str:
+    return f'<a href="#src-{turn}-{c.marker}" class="cite" title="{html.escape(c.title)}">[{c.marker}]</a>'
 
 
 def _passage(c: Citation, support: bool = True) -> str:

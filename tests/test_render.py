@@ -45,3 +45,12 @@ def test_near_misses_are_not_highlighted_as_support():
     near = Citation(1, "d:1", "d", "T", "", "", "", "", None, "A b. C d.", 0, 4, "A b.")
     panel = render.sources_html([("q?", Answer("q?", "q?", "The sources don't say.", True, [], [near]))])
     assert "<mark>" not in panel and 'class="closest"' in panel
+
+
+def test_composed_answers_show_their_own_text_with_linked_markers():
+    meta = Answer("who wrote this?", "who wrote this?", "“T” was written by A <b>B</b>. [1] (from the document's details)",
+                  False, [citation(sentence="By A B", text="By A B")], composed=True)
+    chat = render.chat_html(meta, 3)
+    assert "was written by A &lt;b&gt;B&lt;/b&gt;." in chat and 'href="#src-3-1"' in chat
+    hello = Answer("hello", "hello", "Hello! I answer questions from 1 document.", False, composed=True)
+    assert render.chat_html(hello, 1) == "Hello! I answer questions from 1 document."
