@@ -16,14 +16,14 @@ import numpy as np
 from app.chunking import split_sentences
 from app.query import BYLINE, Query
 from app.records import Answer, Chunk, Hit
-from app.text import MONTHS, WEEKDAYS, words
+from app.text import MONTHS, WEEKDAYS, YEAR, words
 
 TYPE_NAMES = {"news_article": "article", "official_statement": "official statement"}
 SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
 # A date given only relative to the day of writing ("on Friday", "last year").
 RELATIVE = re.compile(rf"\b(on ({WEEKDAYS})|yesterday|today|tomorrow|(last|this|next) "
                       r"(week|month|year|summer|winter|spring|autumn|fall))\b", re.I)
-ABSOLUTE = re.compile(rf"\b((19|20)\d\d|({MONTHS}) \d{{1,2}})\b", re.I)
+ABSOLUTE = re.compile(rf"\b({YEAR}|({MONTHS}) \d{{1,2}})\b", re.I)
 
 
 @dataclass

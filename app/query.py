@@ -54,7 +54,8 @@ BACKGROUND_WEIGHT = 0.35  # weight of a term the conversation supplied, relative
 AUX = r"(?:is|was|are|were|did|does|do|has|have|had|can|could|will|would|should|kind|sort|type)"
 # The thing asked for: "what stake ...", "which department ...", "SenseTime's revenue"
 FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AUX}|of)\b"
-                   r"|\b\w+['’]s\s+(?:\w+\s+)??(\w+)\s*(?:\?|$|in|on|at|for|of|today|now|this|that|and)\b", re.I)
+                   r"|^\W*(?:who|what)\s+(?:is|was|are|were)\s+the\s+(?:[\w'’-]+\s+)*?(\w+)\s*(?:\?|$|(?:of|in|at|for|on)\b)"
+                   r"|\b\w+['’]s\s+(?:\w+\s+)??(\w+)\s*(?:\?|$|(?:in|on|at|for|of|today|now|this|that|and)\b)", re.I)
 QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 
 

@@ -32,6 +32,7 @@ respond reply react comment response deal story situation stuff matter going num
 """.split())
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+YEAR = r"(?:1[0-9]|20)\d\d"  # a four-digit year, 1000-2099
 WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 # Spellings folded to one token before matching, so "US", "U.S.", "United States" and "American"
 # meet: a question names a country by its demonym as often as by its name.
