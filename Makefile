@@ -13,7 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Also exports the ONNX embedding model once (cached in ~/.cache/dossier; about 10 s the first time),
+# so that no question waits for torch.
 install: $(STAMP)
+	$(BIN)/python -m app.embeddings
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 browser:

@@ -40,7 +40,7 @@ class Pipeline:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None):
         self.settings = settings or Settings()
         self.store = Store(self.settings)
-        self.embedder = embedder or Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        self.embedder = embedder or Embedder.from_settings(self.settings)
         self.retriever = Retriever(self.settings, self.store, self.embedder)
         self.answerer = Answerer(self.settings, self.embedder)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,7 +34,19 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="Sentence-transformers model: the packaged all-MiniLM-L6-v2, or a local folder.",
     )
-    embedding_batch_size: int = Field(64, ge=1, description="Texts embedded per model call.")
+    embedding_batch_size: int = Field(64, ge=1, description="Texts per model call (torch; ONNX takes one at a time).")
+    embedding_backend: Literal["onnx", "torch"] = Field(
+        "onnx", description="Runs the model: 'onnx' (ONNX Runtime, no torch at query time) or 'torch'."
+    )
+    embedding_precision: Literal["int8", "fp32"] = Field(
+        "int8", description="Weights of the ONNX model: 'int8' (dynamic quantization) or 'fp32'."
+    )
+    embedding_threads: int = Field(
+        0, ge=0, description="CPU threads per model call (0: one per core); calls queue, one at a time."
+    )
+    model_cache_dir: Path = Field(
+        Path("~/.cache/dossier"), description="Where the ONNX export of the model is cached."
+    )
     chunk_size: int = Field(480, ge=100, description="Target chunk length in characters.")
     chunk_overlap_sentences: int = Field(
         1, ge=0, le=3, description="Sentences repeated at the start of the next chunk."
@@ -59,6 +72,8 @@ class Settings(BaseSettings):
         shaping = {
             "schema": INDEX_SCHEMA,
             "model": self.embedding_model,
+            "backend": self.embedding_backend,
+            "precision": self.embedding_precision if self.embedding_backend == "onnx" else "fp32",
             "chunk_size": self.chunk_size,
             "overlap": self.chunk_overlap_sentences,
         }
