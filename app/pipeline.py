@@ -19,7 +19,9 @@ from app.retrieval import Retriever
 from app.settings import Settings
 from app.store import Store
 
-WARM_SENTENCES = 20000  # corpora up to this many sentences get every sentence vector cached at start
+# Corpora up to this many chunks get every sentence vector cached at start (about 2,000 sentences,
+# a few seconds); larger ones warm up as questions come, so a 50,000-chunk server is not kept from answering.
+WARM_CHUNKS = 500
 
 
 def check_question(question, limit: int) -> str:
@@ -81,7 +83,6 @@ class Pipeline:
     def warm_up(self) -> None:
         """Load the model and the lexical index and cache sentence vectors, so first answers are fast."""
         chunks = self.retriever.lexical.chunks
-        sentences = list(dict.fromkeys(s.text for c in chunks for s in split_sentences(c.text)))
         self.embedder.embed_query("warm up")
-        if len(sentences) <= WARM_SENTENCES:
-            self.embedder.embed_cached(sentences)
+        if len(chunks) <= WARM_CHUNKS:
+            self.embedder.embed_cached(list(dict.fromkeys(s.text for c in chunks for s in split_sentences(c.text))))
