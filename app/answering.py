@@ -15,6 +15,7 @@ import numpy as np
 
 from app import overview
 from app.chunking import split_sentences
+from app.injection import is_instruction
 from app.query import BYLINE, Query, speaker_pattern
 from app.records import Answer, Citation, Hit
 from app.settings import Settings
@@ -115,7 +116,8 @@ class Answerer:
                 if s.text.rstrip("”\"' )").endswith("?"):
                     asked = s.text
                     continue
-                if key not in seen and len(words(s.text)) >= 3 and not s.text.startswith("#"):  # not a heading
+                if key not in seen and len(words(s.text)) >= 3 and not s.text.startswith("#") \
+                        and not is_instruction(s.text):  # not a heading, nor addressed to an AI
                     seen[key] = Candidate(hit, s.start, s.end, s.text, stems=frozenset(tokens(s.text)), asked=asked)
                 asked = ""
         return list(seen.values())

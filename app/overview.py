@@ -14,6 +14,7 @@ from datetime import date
 import numpy as np
 
 from app.chunking import split_sentences
+from app.injection import is_instruction
 from app.query import BYLINE, Query
 from app.records import Answer, Chunk, Hit
 from app.text import MONTHS, WEEKDAYS, YEAR, words
@@ -63,7 +64,7 @@ def documents(chunks: list[Chunk], answerer) -> list[Doc]:
         seen, sentences = set(), []
         for chunk in sorted(parts, key=lambda c: c.start):
             for s in split_sentences(chunk.text, offset=chunk.start):
-                if s.start not in seen:
+                if s.start not in seen and not is_instruction(s.text):
                     seen.add(s.start)
                     sentences.append(Candidate(Hit(chunk, 0.0), s.start, s.end, s.text))
         docs.append(Doc(doc_id, parts[0].meta, sentences))

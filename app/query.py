@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.conversation import MORE, standalone_query
+from app.injection import is_override
 from app.lexical import LexicalIndex
 from app.text import FRAMING, STOPWORDS, fold, names, normal, stem, tokens, words
 
@@ -20,12 +21,6 @@ SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|responded|
 # "What did X say ...", "How did the company respond?": group 1 is the speaker asked about.
 SAY_QUESTION = re.compile(r"^\s*(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
                           r"(?:say|said|respond|reply|react|write|state|comment)\b", re.I)
-INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|guidelines?|previous|above|"
-    r"system|sources?|documents?|context)\b"
-    r"|\b(you are now|pretend (to be|you)|act as an?|jailbreak|(reveal|show|print) (your|the) (system )?prompt)\b",
-    re.I | re.S)
-
 _DOC = (r"((the|this|that) ([\w-]+ )?(article|document|story|piece|memo|text|report|source|doc|file|faq|note|policy|page)s?"
         r"|this|it|that)")
 # Conversation that is not a question about the content: answered with what the corpus holds.
@@ -217,7 +212,7 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     said_stems = frozenset(tokens(said))
     query = Query(question, standalone, intent, question_type(standalone), terms=terms, surface=surface,
                   missing=missing, background=background, said=said, said_stems=said_stems,
-                  more=bool(history) and bool(MORE.search(question)), injection=bool(INJECTION.search(question)))
+                  more=bool(history) and bool(MORE.search(question)), injection=is_override(question))
     if intent == "content" and not terms:
         # Nothing left to search for ("when did this happen?", "explain"): it asks about the documents.
         query.intent = "published" if query.qtype == "when" else "summary"
