@@ -13,7 +13,8 @@ Written by hand rather than with LangChain's ``index()`` and a record manager be
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -22,7 +23,7 @@ from filelock import FileLock, Timeout
 from app.chunking import chunk_document
 from app.embeddings import Embedder
 from app.loaders import LoadError, is_supported, load
-from app.records import DossierError, Document
+from app.records import DossierError, Document, content_hash
 from app.settings import Settings
 from app.store import Store, embedded_text
 
@@ -40,6 +41,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    renamed: dict[str, tuple[str, str]] = field(default_factory=dict)  # source -> (taken id, id given)
     chunks_embedded: int = 0
     chunks_reused: int = 0
     rebuilt: bool = False
@@ -62,19 +64,24 @@ class IngestReport:
 
 def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path | None]], list[tuple[str, str]]]:
     """Files to load with their ingest root, and the paths that cannot be ingested with why."""
-    files, errors = [], []
+    files, errors, seen = [], [], set()
     for path in paths:
         if path.is_dir():
             for f in sorted(path.rglob("*")):
                 rel = f.relative_to(path).parts
                 if not f.is_file() or any(p.startswith(".") for p in rel) or f.name.lower().startswith("readme"):
                     continue  # hidden files and folder READMEs (provenance notes) are not sources
+                if f.resolve() in seen:
+                    continue  # a folder given twice, or inside another one: one document per file
+                seen.add(f.resolve())
                 if is_supported(f):
                     files.append((f, path))
                 else:
                     errors.append((str(f), f"unsupported file type '{f.suffix or '(none)'}'"))
         elif path.is_file():
-            files.append((path, path.parent))
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                files.append((path, path.parent))
         else:
             errors.append((str(path), "no such file or folder"))
     return files, errors
@@ -94,10 +101,9 @@ def _within(source: str, folder: Path) -> bool:
         return False
 
 
-def run(paths: list[Path], settings: Settings, store: Store, embedder: Embedder,
-        progress: Progress | None = None, prune: bool = True) -> IngestReport:
-    """Bring the index in line with these files and folders; see the module docstring."""
-    t0 = time.perf_counter()
+@contextmanager
+def writing(settings: Settings):
+    """Hold the writer lock for the block, or raise a DossierError saying another writer has it."""
     lock = writer_lock(settings)
     try:
         lock.acquire()
@@ -105,9 +111,23 @@ def run(paths: list[Path], settings: Settings, store: Store, embedder: Embedder,
         raise DossierError(f"another process is writing to the index ({lock.lock_file}); "
                            "wait for it to finish and try again") from None
     try:
-        report = _sync(paths, settings, store, embedder, progress, prune)
+        yield
     finally:
         lock.release()
+
+
+def run(paths: list[Path], settings: Settings, store: Store, embedder: Embedder,
+        progress: Progress | None = None, prune: bool = True, locked: bool = False) -> IngestReport:
+    """Bring the index in line with these files and folders; see the module docstring.
+
+    ``locked`` says the caller already holds the writer lock (see ``writing``).
+    """
+    t0 = time.perf_counter()
+    if locked:
+        report = _sync(paths, settings, store, embedder, progress, prune)
+    else:
+        with writing(settings):
+            report = _sync(paths, settings, store, embedder, progress, prune)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -127,10 +147,14 @@ def _sync(paths, settings, store, embedder, progress, prune) -> IngestReport:
         except LoadError as err:
             report.errors.append((err.path, err.reason))
             continue
-        if doc.doc_id in docs:
-            report.errors.append((str(path), f"document id '{doc.doc_id}' is already used by {docs[doc.doc_id].source}"))
+        doc_id = own_id(doc, docs, states)
+        if doc_id is None:
+            report.errors.append((str(path), f"document id '{doc.doc_id}' is already used by another document"))
             continue
-        docs[doc.doc_id] = doc
+        if doc_id != doc.doc_id:
+            report.renamed[doc.source] = (doc.doc_id, doc_id)
+            doc = replace(doc, doc_id=doc_id)
+        docs[doc_id] = doc
 
     todo = []
     for doc in docs.values():
@@ -175,6 +199,28 @@ def _sync(paths, settings, store, embedder, progress, prune) -> IngestReport:
     if report.changed:
         store.bump_generation()
     return report
+
+
+def own_id(doc: Document, taken: dict[str, Document], states: dict) -> str | None:
+    """The id this document is stored under, never one that another document holds.
+
+    A document keeps the id it was indexed under from the same file. An id held by another file
+    that still exists (the corpus article, an earlier upload of the same name), or by a document
+    earlier in this run, is not taken over: the newcomer gets the id plus a hash of its content,
+    the same on every run, so a rebuild from the folders gives every document back its id.
+    A file that moved keeps its id (its old source is gone). None if even the hashed id is taken.
+    """
+    hashed = f"{doc.doc_id}-{content_hash(doc.text, 8)}"
+    for doc_id in (doc.doc_id, hashed):
+        state = states.get(doc_id)
+        if state is not None and state.source == doc.source and doc_id not in taken:
+            return doc_id
+    for doc_id in (doc.doc_id, hashed):
+        state = states.get(doc_id)
+        held = state is not None and state.source != doc.source and Path(state.source).exists()
+        if doc_id not in taken and not held:
+            return doc_id
+    return None
 
 
 def _bar(total: int):

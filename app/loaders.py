@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from app.records import DossierError, Document
+from app.records import DossierError, Document, content_hash
 
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
              ".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -38,7 +38,19 @@ def doc_id_for(path: Path, root: Path | None) -> str:
     except ValueError:
         rel = Path(path.name)
     stem = rel.with_suffix("").as_posix()
-    return re.sub(r"[^A-Za-z0-9/_.-]+", "-", stem).strip("-").lower() or "document"
+    # A name with no Latin letters or digits ("报告.md") gets an id from a hash of the name, so two
+    # such files never share one id.
+    return re.sub(r"[^A-Za-z0-9/_.-]+", "-", stem).strip("-").lower() or f"doc-{name_hash(stem)}"
+
+
+def name_hash(text: str) -> str:
+    """Eight hex digits naming a text (surrogate-escaped file names included)."""
+    return content_hash(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), 8)
+
+
+def clean_id(raw: str) -> str:
+    """A front matter ``id:`` made safe to store: no whitespace, colons or control characters."""
+    return re.sub(r"\.{2,}", ".", re.sub(r"[\s:]+|[^\w./-]", "-", raw)).strip("-./")[:120]
 
 
 def sniff(path: Path, data: bytes) -> str:
@@ -155,7 +167,7 @@ def load(path: Path | str, root: Path | None = None) -> Document:
     if not text.strip():
         raise LoadError(path, "no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found")
     return Document(
-        doc_id=meta.get("id") or doc_id_for(path, root),
+        doc_id=clean_id(meta.get("id", "")) or doc_id_for(path, root),
         text=text,
         source=str(path.resolve()),
         title=meta.get("title") or path.stem.replace("_", " ").replace("-", " "),
