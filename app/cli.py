@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from app import render
+from app.limits import LimitError, parse_json
 from app.records import DossierError
 from pydantic import ValidationError
 
@@ -60,12 +61,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _history(path: Path | None) -> list:
+def _history(path: Path | None, settings: Settings):
+    """The --history file's JSON, read within the request size limit (the pipeline checks its shape)."""
     if path is None:
-        return []
+        return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        with path.open("rb") as f:
+            data = f.read(settings.max_request_kb * 1024 + 1)
+        return parse_json(data, settings, "the file")
+    except OSError as err:
+        raise DossierError(f"cannot read history file {path}: {err.strerror or err}") from None
+    except LimitError as err:
         raise DossierError(f"cannot read history file {path}: {err}") from None
 
 
@@ -92,10 +98,12 @@ def run(argv: list[str] | None = None) -> int:
         report = pipeline.ingest(args.paths or None, prune=not args.no_prune)
         for path, reason in report.errors:
             print(f"skipped {path}: {reason}", file=sys.stderr)
+        for path, (wanted, given) in report.renamed.items():
+            print(f"{path}: the id '{wanted}' belongs to another document; indexed as '{given}'", file=sys.stderr)
         print(report.summary())
         return 0 if not report.errors else 2
     if args.command == "ask":
-        answer = pipeline.ask(args.question, _history(args.history))
+        answer = pipeline.ask(args.question, _history(args.history, settings))
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) if args.json else render.text(answer))
         return 0
     stats = pipeline.stats()

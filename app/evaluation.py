@@ -292,7 +292,7 @@ def main(settings: Settings, dataset: Path, out: Path, thresholds: Path | None, 
         index = settings.index_dir / f"eval-{corpus.resolve().name}"
         settings = settings.model_copy(update={"corpus_dir": corpus, "index_dir": index})
     pipeline = Pipeline(settings)
-    report_ = pipeline.ingest()
+    report_ = pipeline.ingest([settings.corpus_dir])  # the corpus under test, never the uploads
     for path, reason in report_.errors:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     texts = _document_texts(pipeline)

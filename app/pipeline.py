@@ -11,10 +11,10 @@ from pathlib import Path
 from app import ingest as ingesting
 from app.answering import Answerer
 from app.chunking import split_sentences
-from app.conversation import validate_history
 from app.embeddings import Embedder
+from app.limits import Budget, check_history, check_question
 from app.query import analyze
-from app.records import Answer, DossierError
+from app.records import Answer
 from app.retrieval import Retriever
 from app.settings import Settings
 from app.store import Store
@@ -22,18 +22,6 @@ from app.store import Store
 # Corpora up to this many chunks get every sentence vector cached at start (about 2,000 sentences,
 # a few seconds); larger ones warm up as questions come, so a 50,000-chunk server is not kept from answering.
 WARM_CHUNKS = 500
-
-
-def check_question(question, limit: int) -> str:
-    """The question stripped, or a DossierError saying what is wrong with it."""
-    if not isinstance(question, str):
-        raise DossierError("the question must be a string")
-    question = question.strip()
-    if not question:
-        raise DossierError("the question is empty: type a question about the documents")
-    if len(question) > limit:
-        raise DossierError(f"the question is {len(question):,} characters long; the limit is {limit:,}")
-    return question
 
 
 class Pipeline:
@@ -46,24 +34,41 @@ class Pipeline:
         self.retriever = Retriever(self.settings, self.store, self.embedder)
         self.answerer = Answerer(self.settings, self.embedder)
 
-    def ask(self, question, history: list | None = None) -> Answer:
-        """Answer a question (with the conversation so far) from the index."""
+    def ask(self, question, history: list | None = None, budget: Budget | None = None) -> Answer:
+        """Answer a question (with the conversation so far) from the index.
+
+        Inputs over the limits are refused; ``budget`` (default: the time limit) is checked
+        between stages, so a stopped or overdue question stops working there.
+        """
         t0 = time.perf_counter()
-        question = check_question(question, self.settings.max_question_chars)
-        history = validate_history(history)
+        budget = budget or Budget(self.settings.max_seconds_per_question)
+        question = check_question(question, self.settings)
+        history = check_history(history, self.settings)
+        budget.check()
         lexical = self.retriever.lexical  # one staleness check per question, shared by every stage
         query = analyze(question, history, lexical, self.retriever.dictionary)
+        budget.check()
         hits, vector = [], None
         if query.intent not in ("smalltalk", "help"):
             hits, vector = self.retriever.retrieve(query, lexical=lexical)
+        budget.check()
         answer = self.answerer.answer(query, hits, vector, lexical)
         answer.latency_ms = (time.perf_counter() - t0) * 1000
         return answer
 
-    def ingest(self, paths: list[Path] | None = None, progress=None, prune: bool = True) -> ingesting.IngestReport:
-        """Bring the index in line with files or folders (default: the corpus folder)."""
-        paths = [Path(p) for p in (paths or [self.settings.corpus_dir])]
-        return ingesting.run(paths, self.settings, self.store, self.embedder, progress, prune)
+    def ingest(self, paths: list[Path] | None = None, progress=None, prune: bool = True,
+               locked: bool = False) -> ingesting.IngestReport:
+        """Bring the index in line with files or folders (default: the corpus and upload folders).
+
+        The upload folder is part of the default so that a rebuild, a restart or a repair after a
+        killed upload keeps every uploaded document; the corpus goes first, so its ids win.
+        """
+        if not paths:
+            paths = [self.settings.corpus_dir]
+            if self.settings.upload_dir.is_dir():
+                paths.append(self.settings.upload_dir)
+        paths = [Path(p) for p in paths]
+        return ingesting.run(paths, self.settings, self.store, self.embedder, progress, prune, locked)
 
     def stats(self) -> dict:
         """Documents, chunks, model and location of the index."""

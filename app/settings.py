@@ -11,11 +11,19 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Bump when the stored chunk layout changes, so an old index is rebuilt instead of misread.
 INDEX_SCHEMA = 3
+
+
+def credentials(auth: str) -> tuple[str, str]:
+    """Split 'user:password'; a value without both halves is an error, never "no login"."""
+    user, colon, password = auth.partition(":")
+    if not colon or not user.strip() or not password:
+        raise ValueError("must be 'user:password' with both parts non-empty (unset it to serve without a login)")
+    return user.strip(), password
 
 
 class Settings(BaseSettings):
@@ -66,6 +74,32 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(20, gt=0, description="Largest file accepted by the upload box.")
     queue_size: int = Field(32, ge=1, description="Requests waiting before 'busy' is returned.")
     concurrency: int = Field(4, ge=1, description="Questions answered at the same time.")
+    max_request_kb: int = Field(256, ge=1, description="Largest request body accepted (uploads excepted), in KB.")
+    max_history_turns: int = Field(40, ge=0, description="Most turns a conversation history may hold.")
+    max_history_chars: int = Field(
+        20000, ge=0, description="Most characters a conversation history may hold (all turns together)."
+    )
+    max_seconds_per_question: float = Field(
+        20, gt=0, description="Time budget of one question; past it the work stops and the caller is told."
+    )
+    login_failures: int = Field(
+        5, ge=1, description="Wrong logins from one address before it must wait (doubling, up to 5 minutes)."
+    )
+    login_backoff_seconds: float = Field(2, gt=0, description="First wait imposed after too many wrong logins.")
+    upload_cache_seconds: int = Field(
+        600, ge=1, description="Files sent to the upload box but never added are deleted after this long."
+    )
+
+    @field_validator("auth")
+    @classmethod
+    def _auth_is_user_and_password(cls, value: str | None) -> str | None:
+        if value is not None:
+            credentials(value)
+        return value
+
+    def login(self) -> tuple[str, str] | None:
+        """(user, password) when a login is required, else None."""
+        return credentials(self.auth) if self.auth is not None else None
 
     def fingerprint(self) -> str:
         """Hash of everything that shapes stored vectors; a change forces a rebuild."""
