@@ -9,8 +9,12 @@ import html
 import re
 import textwrap
 
+from app.chunking import split_sentences
+from app.injection import is_instruction
 from app.records import Answer, Citation
 
+FLAG_NOTE = "Addressed to an AI assistant: shown as written, never used as an answer"
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~$])")  # inline Markdown syntax
 TYPE_LABELS = {"news_article": "news article", "official_statement": "official statement"}
 
 
@@ -72,13 +76,32 @@ def _marker_link(c: Citation, turn: int) -> str:
 
 
 def _passage(c: Citation, support: bool = True) -> str:
-    """The passage, escaped, with the cited sentence marked (a near miss only gets an underline)."""
+    """The passage, escaped, with the cited sentence marked (a near miss only gets an underline).
+
+    Sentences addressed to an AI assistant are flagged, so a reader sees what a source tried to
+    make the answerer say (the answerer never uses them).
+    """
     local = c.text.find(c.sentence)
-    if local < 0:
-        return html.escape(c.text)
-    end = local + len(c.sentence)
+    cite = (local, local + len(c.sentence)) if local >= 0 else None
+    flagged = {(s.start, s.end) for s in split_sentences(c.text) if is_instruction(s.text)}
     tag = ("<mark>", "</mark>") if support else ('<span class="closest">', "</span>")
-    return html.escape(c.text[:local]) + tag[0] + html.escape(c.sentence) + tag[1] + html.escape(c.text[end:])
+    out, pos = [], 0
+    for start, end in sorted(flagged | {cite} - {None}):
+        if start < pos:
+            continue  # overlaps the span before it: that one is shown
+        inner = html.escape(c.text[start:end])
+        if (start, end) == cite:
+            inner = tag[0] + inner + tag[1]
+        if (start, end) in flagged:
+            inner = f'<span class="flagged" title="{FLAG_NOTE}">{inner}</span>'
+        out += [html.escape(c.text[pos:start]), inner]
+        pos = end
+    return "".join(out) + html.escape(c.text[pos:])
+
+
+def escape_markdown(text: str) -> str:
+    """Text that a Markdown component shows literally (names and reasons in status messages)."""
+    return html.escape(MARKDOWN_SPECIAL.sub(r"\\\1", text), quote=False)
 
 
 def sources_html(turns: list[tuple[str, Answer]]) -> str:

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-import base64
+import atexit
+import contextlib
 import html
-import re
-import secrets
+import logging
+import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import gradio as gr
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from starlette.routing import Mount
 
-from app import render
-from app.loaders import SUPPORTED, LoadError, load
+from app import render, uploads
+from app.api import api_routes
+from app.guards import BodyLimit, LoginGuard
+from app.limits import Budget, LoginThrottle, fit_history
+from app.loaders import SUPPORTED
 from app.pipeline import Pipeline
 from app.records import DossierError
 from app.settings import Settings
 
+log = logging.getLogger("dossier")
+SHUTDOWN_SECONDS = 3  # open requests and streams get this long after SIGTERM, then are cancelled
+UPLOAD_OVERHEAD = 64 * 1024  # multipart framing around an uploaded file
+_CACHE: Path | None = None  # this process's Gradio cache folder (see _gradio_cache)
 EXAMPLES = ["Why was SenseTime banned?", "Which Xinjiang officials did the Treasury sanction?",
             "How long do existing investors have to divest?", "How did SenseTime respond?"]
 CSS = """
@@ -37,6 +46,8 @@ a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 #sources blockquote { margin: .4em 0 0; font-size: .92em; }
 #sources mark { background: #fde68a; color: inherit; }
 #sources .closest { text-decoration: underline dotted; }
+#sources .flagged { background: #fee2e2; }
+#sources .flagged::before { content: "⚠ addressed to an AI, never used as an answer: "; font-size: .8em; font-weight: 600; }
 """
 # Markers live in chat bubbles, sources in another component: one delegated listener links them.
 HEAD = """<script>
@@ -61,101 +72,48 @@ HEAD = """<script>
 </script>"""
 
 
-class Busy:
-    """Bounds the questions answered at once and waiting; past that, callers are told 'busy'."""
-
-    def __init__(self, running: int, waiting: int):
-        self._admitted = threading.BoundedSemaphore(running + waiting)
-        self._running = threading.BoundedSemaphore(running)
-        self.in_flight = 0  # admitted and not finished (for /api/health and tests)
-
-    def __enter__(self):
-        if not self._admitted.acquire(blocking=False):
-            raise DossierError("Dossier is busy answering other questions; try again in a moment")
-        self.in_flight += 1
-        return self
-
-    def __exit__(self, *exc):
-        self.in_flight -= 1
-        self._admitted.release()
-
-    def run(self, fn, *args):
-        """Call fn once a running slot is free (admitted callers wait here, in their thread)."""
-        with self._running:
-            return fn(*args)
+def _history(turns: list) -> list[dict]:
+    """The conversation so far, from the server's own record of it (never from the browser)."""
+    history = []
+    for question, answer in turns:
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+    return history
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _chat(turns: list) -> list[dict]:
+    """Chat bubbles for the turns; the question is escaped, as the Chatbot shows HTML."""
+    chat = []
+    for turn, (question, answer) in enumerate(turns, start=1):
+        chat += [{"role": "user", "content": html.escape(question)},
+                 {"role": "assistant", "content": render.chat_html(answer, turn)}]
+    return chat
 
 
-def api_routes(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
-    """POST /api/ask and GET /api/health."""
-    busy = app.state.busy = Busy(settings.concurrency, settings.queue_size)
-
-    def authorized(request: Request) -> bool:
-        if not settings.auth:
-            return True
-        header = request.headers.get("authorization", "")
-        try:
-            given = base64.b64decode(header.removeprefix("Basic ")).decode()
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return header.startswith("Basic ") and secrets.compare_digest(given, settings.auth)
-
-    @app.post("/api/ask")
-    async def ask(request: Request):
-        if not authorized(request):
-            return _error(401, "login required (HTTP basic auth)")
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "the body must be JSON: {\"question\": \"...\", \"history\": [...]}")
-        if not isinstance(body, dict) or "question" not in body:
-            return _error(400, "missing field 'question'")
-        try:
-            with busy:
-                answer = await _in_thread(busy.run, pipeline.ask, body["question"], body.get("history") or [])
-        except DossierError as err:
-            status = 503 if "busy" in str(err) else 400
-            return _error(status, str(err))
-        return answer.to_json()
-
-    @app.get("/api/health")
-    def health(request: Request):
-        if not authorized(request):
-            return _error(401, "login required (HTTP basic auth)")
-        try:
-            stats = pipeline.stats()
-        except DossierError as err:
-            return _error(503, str(err))
-        return {"status": "ok", "documents": stats["document_count"], "chunks": stats["chunk_count"],
-                "model": stats["model"], "index": stats["index"], "questions_in_flight": busy.in_flight}
+def _unexpected(what: str) -> gr.Error:
+    """A user-meaningful error for a bug; the traceback goes to the server log, not the page."""
+    log.exception("unexpected error while %s", what)
+    return gr.Error(f"Something went wrong while {what}; the server log has the details.")
 
 
-async def _in_thread(fn, *args):
-    import anyio  # comes with FastAPI; imported here to keep it next to its only use
-
-    return await anyio.to_thread.run_sync(lambda: fn(*args))
-
-
-def build_ui(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
+def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event | None = None) -> gr.Blocks:
     """The chat page and the corpus tab."""
 
-    def respond(question, chat, turns):
-        chat, turns = list(chat or []), list(turns or [])
-        history = [{"role": m["role"], "content": _plain(m["content"])} for m in chat]
+    def respond(question, turns):
+        # The conversation comes from the session's state, not from the Chatbot's value: a client
+        # can send any value for an input, file parts with server paths included.
+        turns = list(turns or [])
+        history = fit_history(_history(turns), settings)
         try:
-            answer = pipeline.ask(question, history)
+            answer = pipeline.ask(question, history, Budget(settings.max_seconds_per_question, stopping))
         except DossierError as err:
             raise gr.Error(str(err))
+        except Exception:
+            raise _unexpected("answering this question")
         turns.append((answer.question, answer))
-        turn = len(turns)
-        chat.append({"role": "user", "content": answer.question})
-        chat.append({"role": "assistant", "content": ""})
+        chat = _chat(turns)
         prose = len(answer.answer)
         for upto in list(range(40, prose, 40)) + [None]:  # stream the composed answer
-            chat[-1] = {"role": "assistant", "content": render.chat_html(answer, turn, upto)}
+            chat[-1] = {"role": "assistant", "content": render.chat_html(answer, len(turns), upto)}
             yield "", chat, turns, gr.skip() if upto else render.sources_html(turns)
             if upto:
                 time.sleep(0.02)
@@ -178,24 +136,33 @@ def build_ui(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         # The file box is emptied after every upload, good or bad, so the next one can be dropped in.
         if not file:
             return gr.skip(), gr.skip(), gr.skip()
-        source = Path(file if isinstance(file, str) else file.name)
+        path = Path(file if isinstance(file, str) else file.name)
         try:
-            message = ingest_upload(pipeline, settings, source,
-                                    lambda done, total, what: progress((done, total), desc=what))
+            received = _received(ui, path)
+            message = uploads.add(pipeline, received, progress=lambda done, total, what: progress((done, total),
+                                                                                                    desc=what))
         except DossierError as err:
             gr.Warning(str(err))
             return f"**Not added.** {err}", gr.skip(), None
+        except Exception:
+            raise _unexpected("adding this file")
+        finally:
+            _discard(ui, path)
         return message, documents(), None
 
-    with gr.Blocks(title="Dossier") as ui:
+    cache = settings.upload_cache_seconds
+    with gr.Blocks(title="Dossier", delete_cache=(min(60, cache), cache)) as ui:
         turns = gr.State([])
         gr.Markdown("## Dossier\nAnswers from the source documents only; every sentence is cited. "
                     "Click or hover a marker like [1] to see its passage.")
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
+                    # HTML without Markdown: a source's [link](...) or ![image](...) must show as
+                    # text, never become a live link or a fetched image (our HTML is escaped).
                     chat = gr.Chatbot(label="Conversation", height=520, elem_id="chat",
                                       feedback_options=None, buttons=["copy", "copy_all"],
+                                      render_markdown=False, latex_delimiters=[],
                                       placeholder="Ask about the documents, or pick an example below.")
                     with gr.Row():
                         box = gr.Textbox(show_label=False, placeholder="Ask a question…", scale=5,
@@ -216,7 +183,7 @@ def build_ui(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
                            file_types=sorted(set(SUPPORTED)), elem_id="upload")
             status = gr.Markdown(elem_id="upload-status")
         for trigger in (box.submit, send.click):
-            trigger(respond, [box, chat, turns], [box, chat, turns, sources], api_visibility="private")
+            trigger(respond, [box, turns], [box, chat, turns, sources], api_visibility="private")
         clear.click(lambda: ([], [], render.sources_html([]), gr.update(visible=False)), None,
                     [chat, turns, sources, exported], api_visibility="private")
         export_btn.click(export, turns, exported, api_visibility="private")
@@ -226,72 +193,113 @@ def build_ui(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         def ask_api(question: str, history: list | None = None) -> dict:
             """Answer a question; returns the same record as POST /api/ask."""
             try:
-                return pipeline.ask(question, history or []).to_json()
+                return pipeline.ask(question, history, Budget(settings.max_seconds_per_question, stopping)).to_json()
             except DossierError as err:
                 raise gr.Error(str(err))
+            except Exception:
+                raise _unexpected("answering this question")
     return ui
 
 
-def ingest_upload(pipeline: Pipeline, settings: Settings, source: Path, progress=None) -> str:
-    """Validate an uploaded file, keep it in the upload folder and ingest it; a message for the user.
+def _received(ui: gr.Blocks, path: Path) -> Path:
+    """The file, if Gradio's own upload endpoint received it in this process; else a DossierError.
 
-    Validation happens on the temporary file before anything is copied or indexed, so a bad
-    upload changes nothing.
+    A client names the file by its server path, so the path is hostile: Gradio's check only asks
+    that it lie in the cache folder, which also holds files this server wrote (the exports).
     """
-    size_mb = source.stat().st_size / 1e6
-    if size_mb > settings.max_upload_mb:
-        raise DossierError(f"{source.name} is {size_mb:.1f} MB; the limit is {settings.max_upload_mb:g} MB")
-    try:
-        load(source)
-    except LoadError as err:
-        raise DossierError(f"{source.name} was not added: {err.reason}") from None
-    settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    target = settings.upload_dir / source.name
-    if target.exists() and target.read_bytes() != source.read_bytes():
-        raise DossierError(f"{source.name} was not added: a different file of that name is already in the "
-                           "index; rename it and upload again")
-    shutil.copyfile(source, target)
-    report = pipeline.ingest([target], progress=progress, prune=False)
-    if report.errors:
-        raise DossierError(f"{source.name} was not added: {report.errors[0][1]}")
-    return f"Added **{source.name}** — {report.summary()}. Ask about it in the Chat tab."
+    resolved = path.resolve()
+    if not any(Path(p).resolve() == resolved for p in list(ui.upload_file_set)):
+        raise DossierError("that file was not uploaded through this page; drop it in the upload box")
+    return resolved
 
 
-def _plain(content) -> str:
-    """Chat bubble content back to plain text for the conversation history."""
-    text = content if isinstance(content, str) else str(content)
-    return html.unescape(re.sub(r"<[^>]+>", " ", text)).strip()
+def _discard(ui: gr.Blocks, path: Path) -> None:
+    """Delete Gradio's copy of an upload once handled: it was kept in uploads/ or refused."""
+    resolved = path.resolve()
+    for name in [p for p in list(ui.upload_file_set) if Path(p).resolve() == resolved]:
+        ui.upload_file_set.discard(name)
+        resolved.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            resolved.parent.rmdir()
+
+
+def _gradio_cache() -> Path:
+    """A folder of this process's own for Gradio's uploads and cache, removed at exit.
+
+    Gradio's default, /tmp/gradio, is shared by every Gradio app on the machine and outlives
+    them, and its file route serves whatever lies there.
+    """
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = Path(tempfile.mkdtemp(prefix="dossier-gradio-"))
+        os.environ["GRADIO_TEMP_DIR"] = str(_CACHE)  # Gradio takes its cache location from here only
+        atexit.register(shutil.rmtree, _CACHE, True)
+    return _CACHE
 
 
 def create_app(settings: Settings, pipeline: Pipeline | None = None) -> tuple[FastAPI, Pipeline]:
-    """The FastAPI app: /api routes plus the Gradio page at /."""
+    """The FastAPI app: /api routes plus the Gradio page at /, behind the body and login guards."""
     pipeline = pipeline or Pipeline(settings)
-    app = FastAPI(title="Dossier", docs_url=None, redoc_url=None)
+    login = settings.login()  # checked again: model_copy() skips the settings' own validation
+    _gradio_cache()
+    app = FastAPI(title="Dossier", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.stopping = threading.Event()  # set at shutdown: every question's budget sees it
+    app.state.logins = LoginThrottle(settings)
     api_routes(app, pipeline, settings)
-    ui = build_ui(pipeline, settings)
+    ui = build_ui(pipeline, settings, app.state.stopping)
     ui.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
-    auth = tuple(settings.auth.split(":", 1)) if settings.auth and ":" in settings.auth else None
-    app = gr.mount_gradio_app(app, ui, path="/", auth=auth, css=CSS, head=HEAD, footer_links=[],
-                              max_file_size=f"{settings.max_upload_mb:g}mb", ssr_mode=False)
+    app = gr.mount_gradio_app(app, ui, path="/", auth=login, css=CSS, head=HEAD, footer_links=[],
+                              max_file_size=f"{settings.max_upload_mb:g}mb", ssr_mode=False, show_error=False)
+    # Gradio checks that a file a client names was uploaded by a user only once the app "has
+    # launched", which mount_gradio_app never marks: without this, any client could have any
+    # server file copied into the cache and served back (/etc/passwd, the index itself).
+    ui.has_launched = ui.is_running = True
+    app.state.ui = ui
+    app.state.gradio = next(r.app for r in app.routes if isinstance(r, Mount) and r.app.get_blocks() is ui)
+    app.add_middleware(LoginGuard, throttle=app.state.logins)
+    app.add_middleware(BodyLimit, limit=settings.max_request_kb * 1024,
+                       upload_limit=int(settings.max_upload_mb * 1e6) + UPLOAD_OVERHEAD)
     return app, pipeline
+
+
+def stop(app: FastAPI) -> None:
+    """Tell running questions and Gradio's open streams that the server is stopping."""
+    app.state.stopping.set()
+    app.state.ui.is_running = False
+    app.state.gradio.stop_event.set()  # ends the page's heartbeat streams, which never end on their own
 
 
 def serve(settings: Settings) -> int:
     """``dossier serve``: bring the index up to date, warm up, then serve until stopped."""
     import uvicorn
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets)  # binds; exits the process when the port is taken
+            if self.started:
+                print(f"Dossier is ready at http://{settings.host}:{settings.port}", flush=True)
+
+        async def shutdown(self, sockets=None):
+            stop(app)
+            await super().shutdown(sockets)
+
     pipeline = Pipeline(settings)
     if not settings.chroma_url:
-        report = pipeline.ingest()
+        report = pipeline.ingest()  # corpus and uploads: a rebuild or a killed upload loses nothing
         print(f"index: {report.summary()}", flush=True)
         for path, reason in report.errors:
             print(f"skipped {path}: {reason}", flush=True)
+        for path, (wanted, given) in report.renamed.items():
+            print(f"{path}: the id '{wanted}' belongs to another document; indexed as '{given}'", flush=True)
     pipeline.warm_up()
     app, _ = create_app(settings, pipeline)
-
-    @app.on_event("startup")
-    async def ready():
-        print(f"Dossier is ready at http://{settings.host}:{settings.port}", flush=True)
-
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    server = Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                                   timeout_graceful_shutdown=SHUTDOWN_SECONDS))
+    try:
+        server.run()
+    except SystemExit:
+        if server.started:
+            raise
+        print(f"dossier: error: cannot listen on {settings.host}:{settings.port} (see above)", file=sys.stderr)
+        return 1
     return 0

@@ -53,7 +53,9 @@ def test_a_body_that_is_not_json_is_a_400(server):
 
 def test_a_one_megabyte_question_is_refused_quickly(server):
     r = httpx.post(server["url"] + "/api/ask", json={"question": "y" * 1_000_000}, timeout=30)
-    assert r.status_code == 400 and "1,000,000 characters" in r.json()["error"]
+    assert r.status_code == 413 and "the limit is 262,144" in r.json()["error"]
+    r = httpx.post(server["url"] + "/api/ask", json={"question": "y" * 100_000}, timeout=30)
+    assert r.status_code == 400 and "100,000 characters" in r.json()["error"]
 
 
 def test_the_gradio_endpoint_answers_through_the_official_client(server):

@@ -7,7 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.records import DossierError
-from app.web import Busy, create_app
+from app.api import Busy
+from app.pipeline import Pipeline
+from app.web import create_app
 
 
 @pytest.fixture
@@ -98,20 +100,21 @@ def test_a_full_queue_answers_503_with_a_clear_message(real):
     assert results == [200, 200]
 
 
-def test_upload_checks_size_and_name_clashes_before_touching_the_index(small, tmp_path):
-    from app.web import ingest_upload
+def test_upload_checks_size_before_touching_the_index_and_keeps_a_same_named_file_beside_the_first(small, tmp_path):
+    from app import uploads
 
     small.ingest()
     before = small.stats()["chunk_count"]
     big = tmp_path / "big.md"
     big.write_text("word " * 300_000)
-    tiny_limit = small.settings.model_copy(update={"max_upload_mb": 1})
+    tiny_limit = Pipeline(small.settings.model_copy(update={"max_upload_mb": 1}), small.embedder)
     with pytest.raises(DossierError, match="limit is 1 MB"):
-        ingest_upload(small, tiny_limit, big)
+        uploads.add(tiny_limit, big)
+    assert not small.settings.upload_dir.exists()
     note = tmp_path / "note.md"
     note.write_text("The ferry leaves at noon.\n")
-    assert "Added" in ingest_upload(small, small.settings, note)
+    assert "Added" in uploads.add(small, note)
+    assert "already in the index" in uploads.add(small, note)
     note.write_text("The ferry leaves at dawn.\n")
-    with pytest.raises(DossierError, match="different file of that name"):
-        ingest_upload(small, small.settings, note)
-    assert small.stats()["chunk_count"] == before + 1
+    assert "kept as note-" in uploads.add(small, note)
+    assert small.stats()["chunk_count"] == before + 2
