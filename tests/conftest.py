@@ -54,34 +54,52 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """`dossier serve` in its own process on a free port, over a copy of the real corpus."""
+def launch(tmp: Path, **env) -> tuple:
+    """`dossier serve` in its own process on a free port over ``tmp``; returns (process, url) once ready.
+
+    The corpus is ``tmp/corpus`` (a copy of the real one unless it exists); ``env`` adds DOSSIER_
+    settings (``max_upload_mb="1"`` becomes DOSSIER_MAX_UPLOAD_MB=1). The log is ``tmp/server.log``.
+    """
     import os
     import subprocess
     import sys
     import time
 
-    tmp = tmp_path_factory.mktemp("server")
-    corpus = tmp / "corpus"
-    shutil.copytree(CORPUS, corpus)
+    if not (tmp / "corpus").exists():
+        shutil.copytree(CORPUS, tmp / "corpus")
     port = free_port()
-    env = {**os.environ, "DOSSIER_INDEX_DIR": str(tmp / "index"), "DOSSIER_CORPUS_DIR": str(corpus),
-           "DOSSIER_UPLOAD_DIR": str(tmp / "uploads"), "DOSSIER_PORT": str(port),
-           "DOSSIER_MAX_UPLOAD_MB": "1"}
-    env.pop("DOSSIER_CHROMA_URL", None)
-    log = open(tmp / "server.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, stdout=log,
+    full = {**os.environ, "DOSSIER_INDEX_DIR": str(tmp / "index"), "DOSSIER_CORPUS_DIR": str(tmp / "corpus"),
+            "DOSSIER_UPLOAD_DIR": str(tmp / "uploads"), "DOSSIER_PORT": str(port),
+            **{f"DOSSIER_{k.upper()}": str(v) for k, v in env.items()}}
+    full.pop("DOSSIER_CHROMA_URL", None)
+    log = tmp / "server.log"
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=full, stdout=log.open("w"),
                             stderr=subprocess.STDOUT, cwd=str(ROOT))
     deadline = time.time() + 180
-    while "ready at" not in (tmp / "server.log").read_text():
+    while "ready at" not in log.read_text():
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
-            raise RuntimeError("server did not start:\n" + (tmp / "server.log").read_text())
+            raise RuntimeError("server did not start:\n" + log.read_text())
         time.sleep(0.3)
-    yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp}
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop(proc, timeout: float = 10) -> None:
+    """Stop a server started by ``launch`` (SIGTERM, then SIGKILL if it lingers)."""
+    import subprocess
+
     proc.terminate()
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """`dossier serve` in its own process on a free port, over a copy of the real corpus."""
+    tmp = tmp_path_factory.mktemp("server")
+    proc, url = launch(tmp, max_upload_mb=1)
+    yield {"url": url, "tmp": tmp, "pid": proc.pid}
+    stop(proc)
