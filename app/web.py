@@ -282,6 +282,8 @@ def serve(settings: Settings) -> int:
         async def shutdown(self, sockets=None):
             stop(app)
             await super().shutdown(sockets)
+            # uvicorn then re-raises SIGTERM, which ends the process without running atexit.
+            shutil.rmtree(_gradio_cache(), ignore_errors=True)
 
     pipeline = Pipeline(settings)
     if not settings.chroma_url:
