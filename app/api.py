@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from app.guards import client_address
 from app.limits import Budget, LimitError, LoginThrottle, Unavailable, parse_json
+from app.messages import to_history
 from app.pipeline import Pipeline
 from app.records import DossierError
 from app.settings import Settings
@@ -98,9 +99,10 @@ def api_routes(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
             return _error(400, "missing field 'question'")
         budget = Budget(settings.max_seconds_per_question, app.state.stopping)
         try:
+            history = to_history(body.get("history"))
             with busy:
                 answer = await _run_watched(request, budget, busy.run, pipeline.ask, body["question"],
-                                            body.get("history"), budget)
+                                            history, budget)
         except Unavailable as err:
             return _error(503, str(err), err.retry_after)
         except StoreError as err:  # no index yet, or the Chroma server is down: not the caller's fault

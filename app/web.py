@@ -23,6 +23,7 @@ from app.api import api_routes
 from app.guards import BodyLimit, LoginGuard
 from app.limits import Budget, LoginThrottle, fit_history
 from app.loaders import SUPPORTED
+from app.messages import to_history
 from app.pipeline import Pipeline
 from app.records import DossierError
 from app.settings import Settings
@@ -73,11 +74,15 @@ HEAD = """<script>
 
 
 def _history(turns: list) -> list[dict]:
-    """The conversation so far, from the server's own record of it (never from the browser)."""
-    history = []
+    """The conversation so far, from the server's own record of it (never from the browser).
+
+    It goes through the same conversion as the API's histories, so the page's follow-ups are
+    resolved exactly as gradio_client's and /api/ask's are.
+    """
+    messages = []
     for question, answer in turns:
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
-    return history
+        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+    return to_history(messages)
 
 
 def _chat(turns: list) -> list[dict]:
@@ -193,7 +198,8 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         def ask_api(question: str, history: list | None = None) -> dict:
             """Answer a question; returns the same record as POST /api/ask."""
             try:
-                return pipeline.ask(question, history, Budget(settings.max_seconds_per_question, stopping)).to_json()
+                return pipeline.ask(question, to_history(history),
+                                    Budget(settings.max_seconds_per_question, stopping)).to_json()
             except DossierError as err:
                 raise gr.Error(str(err))
             except Exception:

@@ -89,6 +89,33 @@ def test_export_conversation_as_markdown(page, tmp_path):
     assert "https://www.washingtonpost.com/" in text
 
 
+def export_markdown(page) -> str:
+    page.locator("#export").click()
+    link = page.locator("a[download]").last
+    link.wait_for(timeout=10000)
+    with page.expect_download() as info:
+        link.click()
+    return Path(info.value.path()).read_text(encoding="utf-8")
+
+
+def test_a_multi_turn_conversation_resolves_each_follow_up(page):
+    # Follow-ups once reached the pipeline as Gradio's message parts, "[{'text': ..., 'type': 'text'}]"
+    page.get_by_role("button", name="New conversation").click()
+    page.wait_for_function("() => !document.querySelector('#chat [data-testid=\"bot\"]')", timeout=10000)
+    ask(page, "Why was SenseTime banned?")
+    bubble = ask(page, "What about Hikvision?")
+    searched = bubble.locator(".searched").inner_text()
+    assert searched == "Searched for: Why was Hikvision banned?"
+    assert "Hikvision" in bubble.inner_text().replace(searched, "") and bubble.locator(".abstain").count() == 0
+    bubble = ask(page, "Who else was added to the list?")
+    searched = bubble.locator(".searched").inner_text()
+    assert "Who else was added to the list?" in searched and "'type'" not in searched and "type text" not in searched
+    text = export_markdown(page)
+    assert "## Q1: Why was SenseTime banned?" in text and "## Q2: What about Hikvision?" in text
+    assert "_Searched for: Why was Hikvision banned?_" in text
+    assert not [line for line in text.splitlines() if "{'text'" in line or "'type': 'text'" in line]
+
+
 def upload(page, path: Path):
     page.get_by_role("tab", name="Corpus").click()
     page.locator("#upload input[type=file]").set_input_files(str(path), timeout=10000)

@@ -81,3 +81,20 @@ def test_the_page_binds_to_loopback_only_and_has_no_share_link(server):
             if state == "0A" and int(hex_port, 16) == port:  # 0A = LISTEN
                 listening.append(address)
     assert listening == ["0100007F"]  # 127.0.0.1, and nothing else
+
+
+GRADIO_HISTORY = [{"role": "user", "content": [{"type": "text", "text": "Why was SenseTime banned?"}]},
+                  {"role": "assistant", "content": [{"type": "text", "text": "Because ... [1]"}]}]
+
+
+def test_api_and_gradio_client_resolve_a_follow_up_with_multi_part_history(server):
+    from gradio_client import Client
+
+    r = httpx.post(server["url"] + "/api/ask", json={"question": "What about Hikvision?", "history": GRADIO_HISTORY},
+                   timeout=30)
+    assert r.status_code == 200 and r.json()["standalone_query"] == "Why was Hikvision banned?"
+    assert "Hikvision" in r.json()["answer"]
+    record = Client(server["url"] + "/", verbose=False).predict("What about Hikvision?", GRADIO_HISTORY,
+                                                               api_name="/ask")
+    record = record if isinstance(record, dict) else json.loads(record)
+    assert record["standalone_query"] == "Why was Hikvision banned?" and record["answer"] == r.json()["answer"]
