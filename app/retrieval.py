@@ -49,6 +49,26 @@ def reciprocal_rank_fusion(dense: list[tuple[Chunk, float]], lexical: list[tuple
     return sorted(hits.values(), key=lambda h: (-h.score, -(h.dense_score or 0.0)))
 
 
+def sync(index: LexicalIndex, store: Store) -> None:
+    """Re-index only the documents whose chunks changed in the store, and forget removed ones.
+
+    Chunk ids hash chunk text and every chunk carries its document's hash, so comparing the two
+    per document finds each added, edited or removed document without reading any chunk text;
+    one upload into a 50,000-chunk index then costs that document, not a rebuild.
+    """
+    states = store.doc_states()
+    have = index.documents()
+    changed = {d for d, s in states.items() if have.get(d) != (s.chunk_ids, s.hashes)}
+    gone = set(have) - set(states)
+    if not changed and not gone:
+        return
+    if len(changed) > len(states) // 2:  # a first build: one pass over the store beats a query per document
+        fresh = [c for c in store.chunks() if c.doc_id in changed]
+    else:
+        fresh = [c for d in sorted(changed) for c in store.chunks(d)]
+    index.replace_documents(changed | gone, fresh)
+
+
 class Retriever:
     """Hybrid retrieval over one store; keeps BM25 in step with the store's generation."""
 
@@ -70,11 +90,13 @@ class Retriever:
 
     @property
     def lexical(self) -> LexicalIndex:
-        """The BM25 index, rebuilt from the store when another ingest changed it."""
+        """The BM25 index, brought in line with the store when an ingest changed it."""
         with self._lock:
             generation = self.store.generation()
-            if self._lexical is None or generation != self._generation:
-                self._lexical = LexicalIndex(self.store.chunks(), self.dictionary)
+            if self._lexical is None:
+                self._lexical = LexicalIndex(dictionary=self.dictionary)
+            if generation != self._generation:
+                sync(self._lexical, self.store)
                 self._generation = generation
             return self._lexical
 

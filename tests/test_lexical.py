@@ -1,0 +1,92 @@
+"""The BM25 index: Okapi scores, updates one document at a time, and staying in step with the store."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from app.lexical import LexicalIndex
+from app.records import Chunk
+from app.retrieval import sync
+from app.text import stem, tokens
+
+TEXTS = {
+    "a:0": "SenseTime makes facial recognition software for police.",
+    "a:1": "The Treasury banned investment in SenseTime.",
+    "b:0": "The orchard grows apples and pears. Apples ripen in September.",
+    "c:0": "Bridges need repairs after the winter floods.",
+}
+
+
+def chunk(chunk_id: str, text: str | None = None, title: str = "") -> Chunk:
+    doc_id, n = chunk_id.split(":")
+    return Chunk(chunk_id, doc_id, text or TEXTS[chunk_id], int(n) * 100, int(n) * 100 + 50,
+                 meta={"title": title, "doc_hash": f"h-{doc_id}"})
+
+
+def okapi(docs: list[list[str]], query: list[str], k1=1.5, b=0.75, eps=0.25) -> list[float]:
+    """BM25 Okapi written out plainly (rank_bm25's definition, with its floor for common terms)."""
+    n, avgdl = len(docs), sum(map(len, docs)) / len(docs)
+    df = {t: sum(t in d for d in docs) for d in docs for t in d}
+    idf = {t: math.log(n - f + 0.5) - math.log(f + 0.5) for t, f in df.items()}
+    floor = eps * sum(idf.values()) / len(idf)
+    idf = {t: floor if v < 0 else v for t, v in idf.items()}
+    return [sum(idf.get(q, 0) * d.count(q) * (k1 + 1) / (d.count(q) + k1 * (1 - b + b * len(d) / avgdl))
+                for q in query) for d in docs]
+
+
+def test_scores_are_bm25_okapi_with_the_floor_for_common_terms():
+    chunks = [chunk(c) for c in TEXTS]
+    index = LexicalIndex(chunks)
+    for query in (tokens("SenseTime investment"), tokens("apples apples"), tokens("SenseTime")):
+        expected = okapi([tokens(c.text) for c in chunks], query)
+        got = {c.chunk_id: s for c, s in index.search(query, k=10)}
+        assert got == {c.chunk_id: pytest.approx(s, rel=1e-12) for c, s in zip(chunks, expected) if s > 0}
+
+
+def same(got, expected) -> bool:
+    """Same chunks in the same order with the same scores (to rounding: sums may run in another order)."""
+    return [c.chunk_id for c, _ in got] == [c.chunk_id for c, _ in expected] and \
+        [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-12)
+
+
+def test_top_k_keeps_ties_in_document_order():
+    chunks = [chunk(f"d:{i}", "Lighthouse keepers.") for i in (3, 1, 2)] + [chunk("b:0"), chunk("c:0")]
+    index = LexicalIndex(chunks)
+    assert [c.chunk_id for c, _ in index.search(tokens("lighthouse"), k=2)] == ["d:1", "d:2"]
+
+
+def test_replacing_a_document_updates_scores_vocabulary_names_and_stems():
+    index = LexicalIndex([chunk(c) for c in TEXTS])
+    assert "Treasury".lower() in index.proper and stem("orchard") in index.all_stems
+    index.replace_documents(["b"], [chunk("b:0", "The vineyard grows grapes.", title="Harvest")])
+    assert stem("apples") not in index.vocabulary and stem("grapes") in index.vocabulary
+    assert stem("harvest") in index.all_stems and stem("orchard") not in index.all_stems
+    assert index.search(tokens("apples"), k=3) == []
+    assert index.search(tokens("grapes"), k=3)[0][0].chunk_id == "b:0"
+    index.replace_documents(["a"], [])
+    assert "treasury" not in index.proper and len(index.chunks) == 2
+    fresh = LexicalIndex([chunk("b:0", "The vineyard grows grapes.", title="Harvest"), chunk("c:0")])
+    for query in (tokens("grapes repairs"), tokens("winter vineyard")):
+        assert same(index.search(query, k=5), fresh.search(query, k=5))
+    assert index.speller.correct("vinyard", "vinyard") == "vineyard"
+
+
+def test_sync_re_reads_only_the_documents_that_changed(small):
+    small.ingest()
+    index = small.retriever.lexical
+    reads = []
+    store_chunks = small.store.chunks
+    small.store.chunks = lambda doc_id=None: reads.append(doc_id) or store_chunks(doc_id)
+    sync(index, small.store)
+    assert reads == []  # nothing changed: no chunk text read
+    page = small.settings.corpus_dir / "lighthouse.md"
+    page.write_text(page.read_text().replace("96 steps", "112 steps"))
+    small.ingest()
+    sync(index, small.store)
+    assert reads == ["lighthouse"]
+    rebuilt = LexicalIndex(store_chunks())
+    assert [c.chunk_id for c in index.chunks] == [c.chunk_id for c in rebuilt.chunks]
+    for query in (tokens("112 steps"), tokens("lamp electricity"), tokens("orchard apples")):
+        assert same(index.search(query, k=5), rebuilt.search(query, k=5))
