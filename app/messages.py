@@ -40,24 +40,20 @@ def to_history(messages) -> list[dict]:
     """``[{"role", "content": str}]`` from messages in the pipeline's or Gradio's format.
 
     ``None`` is no history. System messages and Gradio's "thought" messages (those with a
-    metadata title) are not turns of the conversation and are left out; so are messages with no
-    text. Consecutive messages of one role become one turn: Gradio sends a question typed with an
-    attached file as two user messages. Anything else malformed is a LimitError naming the item.
+    metadata title) are not turns of the conversation and are left out. Every other message stays
+    one turn, even one with no text (a file alone), so the history's limits count turns as sent.
+    Anything malformed is a LimitError naming the item.
     """
     if messages is None:
         return []
     if not isinstance(messages, list):
         raise LimitError("history must be a list of {'role', 'content'} messages")
-    history: list[dict] = []
+    history = []
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ROLES + ("system",):
             raise LimitError(f"history item {i} must be {SHAPE}")
         text = _text(message.get("content"), i)
         metadata = message.get("metadata")
-        if message["role"] == "system" or (isinstance(metadata, dict) and metadata.get("title")) or not text:
-            continue
-        if history and history[-1]["role"] == message["role"]:
-            history[-1] = {"role": message["role"], "content": f"{history[-1]['content']} {text}"}
-        else:
+        if message["role"] != "system" and not (isinstance(metadata, dict) and metadata.get("title")):
             history.append({"role": message["role"], "content": text})
     return history
