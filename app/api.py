@@ -20,6 +20,7 @@ from app.records import DossierError
 from app.settings import Settings
 from app.store import StoreError
 
+WRONG_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 DISCONNECT_POLL = 0.1  # seconds between checks that an API client is still there
 
 
@@ -52,6 +53,13 @@ class Busy:
                 return fn(*args)
             finally:
                 self._seconds = 0.8 * self._seconds + 0.2 * (time.monotonic() - t0)
+
+
+def _wrong_method(allowed: str):
+    async def wrong_method(request: Request) -> JSONResponse:
+        return JSONResponse({"error": f"{request.method} is not allowed here; use {allowed}"}, status_code=405,
+                            headers={"Allow": allowed})
+    return wrong_method
 
 
 def _error(status: int, message: str, retry_after: int | None = None) -> JSONResponse:
@@ -110,6 +118,11 @@ def api_routes(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
         except DossierError as err:
             return _error(400, str(err))
         return answer.to_json()
+
+    # Without these, a wrong method falls through to the page mounted at "/" and gets its 404.
+    for path, allowed in (("/api/ask", "POST"), ("/api/health", "GET")):
+        app.add_api_route(path, _wrong_method(allowed), methods=sorted(WRONG_METHODS - {allowed}),
+                          include_in_schema=False)
 
     @app.get("/api/health")
     def health(request: Request):

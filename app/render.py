@@ -43,32 +43,18 @@ def text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def chat_html(answer: Answer, turn: int, upto: int | None = None) -> str:
-    """The chat bubble: escaped sentences, markers that link to the sources panel.
-
-    ``upto`` cuts the answer after that many characters of prose, for streaming.
-    """
+def chat_html(answer: Answer, turn: int) -> str:
+    """The chat bubble: escaped sentences, markers that link to the sources panel."""
     head = ""
     if answer.standalone_query != answer.question:
         head = f'<div class="searched">Searched for: {html.escape(answer.standalone_query)}</div>'
     if answer.abstained:
-        body = html.escape(answer.answer if upto is None else answer.answer[:upto])
-        return f'{head}<div class="abstain">{body}</div>'
+        return f'{head}<div class="abstain">{html.escape(answer.answer)}</div>'
     if answer.composed or not answer.citations:
         # Small talk and metadata answers are composed text; their markers still link to sources.
-        body = html.escape(answer.answer if upto is None else answer.answer[:upto])
         links = {f"[{c.marker}]": _marker_link(c, turn) for c in answer.citations}
-        body = re.sub(r"\[\d+\]", lambda m: links.get(m.group(0), m.group(0)), body)
-        return head + body
-    parts, used = [], 0
-    for c in answer.citations:
-        sentence = c.sentence
-        if upto is not None and used + len(sentence) > upto:
-            parts.append(html.escape(sentence[: max(0, upto - used)]))
-            break
-        used += len(sentence)
-        parts.append(f'{html.escape(sentence)} {_marker_link(c, turn)}')
-    return head + " ".join(parts)
+        return head + re.sub(r"\[\d+\]", lambda m: links.get(m.group(0), m.group(0)), html.escape(answer.answer))
+    return head + " ".join(f'{html.escape(c.sentence)} {_marker_link(c, turn)}' for c in answer.citations)
 
 
 def _marker_link(c: Citation, turn: int) -> str:

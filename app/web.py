@@ -11,7 +11,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -94,10 +93,19 @@ def _chat(turns: list) -> list[dict]:
     return chat
 
 
+def _user_error(message: str) -> gr.Error:
+    """An error the user made (an empty question, nothing to export): a message on the page only.
+
+    Gradio prints the traceback of every gr.Error unless told not to, which buried real failures
+    in the server log under ordinary typos.
+    """
+    return gr.Error(message, print_exception=False)
+
+
 def _unexpected(what: str) -> gr.Error:
-    """A user-meaningful error for a bug; the traceback goes to the server log, not the page."""
+    """A user-meaningful error for a bug; the traceback goes to the server log (once), not the page."""
     log.exception("unexpected error while %s", what)
-    return gr.Error(f"Something went wrong while {what}; the server log has the details.")
+    return _user_error(f"Something went wrong while {what}; the server log has the details.")
 
 
 def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event | None = None) -> gr.Blocks:
@@ -111,21 +119,17 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         try:
             answer = pipeline.ask(question, history, Budget(settings.max_seconds_per_question, stopping))
         except DossierError as err:
-            raise gr.Error(str(err))
+            raise _user_error(str(err))
         except Exception:
             raise _unexpected("answering this question")
         turns.append((answer.question, answer))
-        chat = _chat(turns)
-        prose = len(answer.answer)
-        for upto in list(range(40, prose, 40)) + [None]:  # stream the composed answer
-            chat[-1] = {"role": "assistant", "content": render.chat_html(answer, len(turns), upto)}
-            yield "", chat, turns, gr.skip() if upto else render.sources_html(turns)
-            if upto:
-                time.sleep(0.02)
+        # The answer is whole once chosen, so it is shown at once: revealing it bit by bit only
+        # imitated a language model's streaming and delayed the reader.
+        return "", _chat(turns), turns, render.sources_html(turns)
 
     def export(turns):
         if not turns:
-            raise gr.Error("Nothing to export yet: ask a question first")
+            raise _user_error("Nothing to export yet: ask a question first")
         path = Path(tempfile.mkdtemp()) / "dossier-conversation.md"
         path.write_text(render.markdown(turns), encoding="utf-8")
         return gr.update(value=str(path), visible=True)
@@ -201,7 +205,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                 return pipeline.ask(question, to_history(history),
                                     Budget(settings.max_seconds_per_question, stopping)).to_json()
             except DossierError as err:
-                raise gr.Error(str(err))
+                raise _user_error(str(err))
             except Exception:
                 raise _unexpected("answering this question")
     return ui

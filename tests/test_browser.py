@@ -40,7 +40,7 @@ def ask(page, question: str):
     page.locator("#ask").click()
     page.wait_for_function(
         "n => document.querySelectorAll('#chat [data-testid=\"bot\"]').length > n", arg=before, timeout=30000)
-    # wait for streaming to finish: the sources panel is filled at the end
+    # the answer is complete once the sources panel lists its question
     page.wait_for_function(
         "q => document.querySelector('#sources') && document.querySelector('#sources').innerText.includes(q)",
         arg=question, timeout=30000)
@@ -114,6 +114,33 @@ def test_a_multi_turn_conversation_resolves_each_follow_up(page):
     assert "## Q1: Why was SenseTime banned?" in text and "## Q2: What about Hikvision?" in text
     assert "_Searched for: Why was Hikvision banned?_" in text
     assert not [line for line in text.splitlines() if "{'text'" in line or "'type': 'text'" in line]
+
+
+def test_the_answer_appears_whole_not_typed_out(page):
+    # Every text the newest bubble shows while it is being added, recorded by the page itself
+    page.evaluate("""() => {
+        window.bubbleTexts = [];
+        new MutationObserver(() => {
+            const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+            if (bots.length) window.bubbleTexts.push(bots[bots.length - 1].innerText);
+        }).observe(document.querySelector('#chat'), {subtree: true, childList: true, characterData: true});
+    }""")
+    final = ask(page, "How long do existing investors have to divest?").inner_text()
+    shown = [t for t in page.evaluate("window.bubbleTexts") if t.strip()]
+    assert "one year" in final and shown[-1] == final
+    assert not [t for t in shown if t != final and final.startswith(t)]  # never a part of it first
+
+
+def test_user_errors_are_messages_on_the_page_not_tracebacks_in_the_log(page, server):
+    log = server["tmp"] / "server.log"
+    seen = len(log.read_text())
+    page.get_by_role("button", name="New conversation").click()
+    page.locator("#export").click()
+    page.get_by_text("Nothing to export yet").first.wait_for(timeout=10000)
+    page.locator("#question textarea").fill("   ")
+    page.locator("#ask").click()
+    page.get_by_text("the question is empty").first.wait_for(timeout=10000)
+    assert "Traceback" not in log.read_text()[seen:]
 
 
 def upload(page, path: Path):

@@ -27,12 +27,6 @@ def test_markers_link_to_their_passage_and_abstentions_look_different():
     assert "do not answer the question" in render.sources_html([("q?", abstained)])
 
 
-def test_streaming_cuts_the_prose_but_never_a_tag():
-    answer = Answer("q?", "q?", "x", False, [citation(sentence="One two three four five.", text="One two three four five.")])
-    partial = render.chat_html(answer, 1, upto=7)
-    assert partial == "One two" and "<a" not in partial
-
-
 def test_markdown_export_quotes_each_source_with_title_date_and_url():
     answer = Answer("Why?", "Why?", "Because. [1]", False,
                     [citation(sentence="Because.", text="Because.")])

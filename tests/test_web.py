@@ -98,3 +98,24 @@ def test_api_and_gradio_client_resolve_a_follow_up_with_multi_part_history(serve
                                                                api_name="/ask")
     record = record if isinstance(record, dict) else json.loads(record)
     assert record["standalone_query"] == "Why was Hikvision banned?" and record["answer"] == r.json()["answer"]
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("GET", "/api/ask", "POST"), ("PUT", "/api/ask", "POST"), ("DELETE", "/api/ask", "POST"),
+    ("POST", "/api/health", "GET"),
+])
+def test_a_wrong_method_is_a_405_naming_the_allowed_one(server, method, path, allowed):
+    r = httpx.request(method, server["url"] + path, timeout=30)
+    assert r.status_code == 405 and r.headers["allow"] == allowed and allowed in r.json()["error"]
+
+
+def test_user_errors_through_gradio_client_leave_no_traceback_in_the_log(server):
+    from gradio_client import Client
+
+    log = server["tmp"] / "server.log"
+    seen = len(log.read_text())
+    client = Client(server["url"] + "/", verbose=False)
+    for question, history in (("", []), ("why?", "not a list"), ("x" * 2001, [])):
+        with pytest.raises(Exception, match="empty|history|limit"):
+            client.predict(question, history, api_name="/ask")
+    assert "Traceback" not in log.read_text()[seen:]
