@@ -13,16 +13,20 @@ Tokens come from ``app.text``; this module only indexes them.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import threading
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
 from app.records import Chunk
-from app.text import Speller, all_stems, tokens, words
+from app.text import STOPWORDS, Speller, all_stems, normal, stem, words
 
 K1, B, EPSILON = 1.5, 0.75, 0.25
+FORMAT = 1  # of the saved index; bump when what is saved changes
 
 
 class LexicalIndex:
@@ -71,6 +75,34 @@ class LexicalIndex:
             self.add(chunks)
             self._views = {}
 
+    def save(self, path: Path, stamp: dict) -> None:
+        """Write the index, analysed, so the next process loads it instead of re-reading every chunk.
+
+        JSON rather than pickle: reading it back runs no code, whoever wrote the file.
+        """
+        with self._lock:
+            rows = [[c.chunk_id, c.doc_id, c.text, c.start, c.end, c.page, c.meta, self._tf[i],
+                     list(self._stems[i]), list(self._cases[i][0]), list(self._cases[i][1])]
+                    for i, c in enumerate(self._slots) if c is not None]
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({"format": FORMAT, **stamp, "chunks": rows}), encoding="utf-8")
+        os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+
+    @classmethod
+    def load(cls, path: Path, stamp: dict, dictionary: frozenset[str] = frozenset()) -> LexicalIndex | None:
+        """The saved index if it was saved with this ``stamp`` (store, settings), else None."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or any(data.get(k) != v for k, v in {"format": FORMAT, **stamp}.items()):
+            return None
+        index = cls(dictionary=dictionary)
+        for cid, doc, text, start, end, page, meta, tf, stems, lower, upper in data["chunks"]:
+            index._put(Chunk(cid, doc, text, start, end, page, meta),
+                       (Counter(tf), frozenset(stems), (frozenset(lower), frozenset(upper))))
+        return index
+
     def documents(self) -> dict[str, tuple[set[str], set[str]]]:
         """Per document: its indexed chunk ids and document hashes (to compare with the store)."""
         with self._lock:
@@ -78,20 +110,26 @@ class LexicalIndex:
                         {self._slots[i].meta.get("doc_hash", "") for i in slots})
                     for d, slots in self._of_doc.items()}
 
-    def _put(self, chunk: Chunk) -> None:
-        slot = len(self._slots)
-        toks = tokens(chunk.text)
-        tf = Counter(toks)
-        seen = words(chunk.text)
+    @staticmethod
+    def _analyse(chunk: Chunk) -> tuple[Counter, frozenset, tuple[frozenset, frozenset]]:
+        """Token counts, stems (title too) and word cases of a chunk: the only per-chunk text work."""
+        seen = words(chunk.text)  # once: tokens(), all_stems() and the case sets all start from it
+        tf = Counter(normal(w) for w in seen if w.lower() not in STOPWORDS)  # == tokens(chunk.text)
+        title = chunk.meta.get("title", "")
+        stems = frozenset(stem(w) for w in seen) | (all_stems(title) if title else frozenset())
         cases = (frozenset(w for w in seen if w.islower()), frozenset(w.lower() for w in seen if w[0].isupper()))
-        stems = frozenset(all_stems(chunk.text + " " + chunk.meta.get("title", "")))
+        return tf, stems, cases
+
+    def _put(self, chunk: Chunk, analysed=None) -> None:
+        slot = len(self._slots)
+        tf, stems, cases = analysed or self._analyse(chunk)
         self._slots.append(chunk)
         self._tf.append(tf)
-        self._lengths.append(len(toks))
+        self._lengths.append(sum(tf.values()))
         self._stems.append(stems)
         self._cases.append(cases)
         self._of_doc.setdefault(chunk.doc_id, []).append(slot)
-        self._total_length += len(toks)
+        self._total_length += self._lengths[slot]
         for token, n in tf.items():
             self._postings.setdefault(token, {})[slot] = n
             self.doc_freq[token] = self.doc_freq.get(token, 0) + 1

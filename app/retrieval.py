@@ -49,7 +49,7 @@ def reciprocal_rank_fusion(dense: list[tuple[Chunk, float]], lexical: list[tuple
     return sorted(hits.values(), key=lambda h: (-h.score, -(h.dense_score or 0.0)))
 
 
-def sync(index: LexicalIndex, store: Store) -> None:
+def sync(index: LexicalIndex, store: Store) -> bool:
     """Re-index only the documents whose chunks changed in the store, and forget removed ones.
 
     Chunk ids hash chunk text and every chunk carries its document's hash, so comparing the two
@@ -61,12 +61,13 @@ def sync(index: LexicalIndex, store: Store) -> None:
     changed = {d for d, s in states.items() if have.get(d) != (s.chunk_ids, s.hashes)}
     gone = set(have) - set(states)
     if not changed and not gone:
-        return
+        return False
     if len(changed) > len(states) // 2:  # a first build: one pass over the store beats a query per document
         fresh = [c for c in store.chunks() if c.doc_id in changed]
     else:
         fresh = [c for d in sorted(changed) for c in store.chunks(d)]
     index.replace_documents(changed | gone, fresh)
+    return True
 
 
 class Retriever:
@@ -93,12 +94,30 @@ class Retriever:
         """The BM25 index, brought in line with the store when an ingest changed it."""
         with self._lock:
             generation = self.store.generation()
-            if self._lexical is None:
-                self._lexical = LexicalIndex(dictionary=self.dictionary)
+            if self._lexical is None:  # the index saved by an earlier process, checked by sync() below
+                self._lexical = LexicalIndex.load(self._saved, self._stamp, self.dictionary) \
+                    or LexicalIndex(dictionary=self.dictionary)
             if generation != self._generation:
-                sync(self._lexical, self.store)
+                if sync(self._lexical, self.store):
+                    # Saved after answering matters less than answering: a thread, waited for at exit.
+                    threading.Thread(target=self._save, args=(self._lexical,), name="save-lexical").start()
                 self._generation = generation
             return self._lexical
+
+    @property
+    def _saved(self):
+        return self.settings.index_dir / f"lexical-{self.settings.collection}.json"
+
+    @property
+    def _stamp(self) -> dict:
+        return {"fingerprint": self.settings.fingerprint(), "location": self.store.location}
+
+    def _save(self, index: LexicalIndex) -> None:
+        try:
+            self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+            index.save(self._saved, self._stamp)
+        except OSError:
+            pass  # a read-only index folder: the next process re-reads the store instead
 
     def retrieve(self, query: Query, k: int | None = None,
                  lexical: LexicalIndex | None = None) -> tuple[list[Hit], list[float]]:

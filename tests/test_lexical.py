@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import pytest
 
@@ -90,3 +91,32 @@ def test_sync_re_reads_only_the_documents_that_changed(small):
     assert [c.chunk_id for c in index.chunks] == [c.chunk_id for c in rebuilt.chunks]
     for query in (tokens("112 steps"), tokens("lamp electricity"), tokens("orchard apples")):
         assert same(index.search(query, k=5), rebuilt.search(query, k=5))
+
+
+def test_a_saved_index_loads_as_it_was_and_only_with_its_own_stamp(tmp_path):
+    index = LexicalIndex([chunk(c, title="Notes") for c in TEXTS], dictionary=frozenset({"apples"}))
+    path = tmp_path / "lexical.json"
+    index.save(path, {"fingerprint": "f1"})
+    loaded = LexicalIndex.load(path, {"fingerprint": "f1"}, index.dictionary)
+    assert [c.chunk_id for c in loaded.chunks] == [c.chunk_id for c in index.chunks]
+    assert loaded.chunks[0].meta == index.chunks[0].meta
+    assert (loaded.vocabulary, loaded.all_stems, loaded.proper) == (index.vocabulary, index.all_stems, index.proper)
+    assert same(loaded.search(tokens("SenseTime apples"), 5), index.search(tokens("SenseTime apples"), 5))
+    assert LexicalIndex.load(path, {"fingerprint": "f2"}) is None
+    path.write_text("{not json")
+    assert LexicalIndex.load(path, {"fingerprint": "f1"}) is None
+
+
+def test_a_new_process_loads_the_saved_index_instead_of_reading_every_chunk(small):
+    from app.pipeline import Pipeline
+
+    small.ingest()
+    small.retriever.lexical
+    for thread in threading.enumerate():  # the save runs in a thread after the first question
+        if thread.name == "save-lexical":
+            thread.join()
+    later = Pipeline(small.settings, small.embedder)
+    reads = []
+    store_chunks = later.store.chunks
+    later.store.chunks = lambda doc_id=None: reads.append(doc_id) or store_chunks(doc_id)
+    assert len(later.retriever.lexical.chunks) == len(small.retriever.lexical.chunks) and reads == []
