@@ -17,7 +17,7 @@ import gradio as gr
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-from app import render, uploads
+from app import page, render, uploads
 from app.api import api_routes
 from app.guards import BodyLimit, LoginGuard
 from app.limits import Budget, LoginThrottle, fit_history
@@ -31,47 +31,9 @@ log = logging.getLogger("dossier")
 SHUTDOWN_SECONDS = 3  # open requests and streams get this long after SIGTERM, then are cancelled
 UPLOAD_OVERHEAD = 64 * 1024  # multipart framing around an uploaded file
 _CACHE: Path | None = None  # this process's Gradio cache folder (see _gradio_cache)
+SOURCES_HEIGHT = 640  # px; the sources panel scrolls on its own past this
 EXAMPLES = ["Why was SenseTime banned?", "Which Xinjiang officials did the Treasury sanction?",
             "How long do existing investors have to divest?", "How did SenseTime respond?"]
-CSS = """
-.searched { font-size: .85em; opacity: .75; margin-bottom: .3em; }
-.abstain { border-left: 4px solid #d97706; padding-left: .6em; }
-a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
-#sources { max-height: 640px; overflow-y: auto; }
-#sources .source { border: 1px solid #e5e7eb; border-radius: 8px; padding: .5em .7em; margin: .4em 0; }
-#sources .source.near { border-style: dashed; opacity: .85; }
-#sources .source.active { outline: 3px solid #2563eb; }
-#sources .src-title { font-weight: 600; }
-#sources .src-meta, #sources .src-label { font-size: .85em; opacity: .8; }
-#sources blockquote { margin: .4em 0 0; font-size: .92em; }
-#sources mark { background: #fde68a; color: inherit; }
-#sources .closest { text-decoration: underline dotted; }
-#sources .flagged { background: #fee2e2; }
-#sources .flagged::before { content: "⚠ addressed to an AI, never used as an answer: "; font-size: .8em; font-weight: 600; }
-"""
-# Markers live in chat bubbles, sources in another component: one delegated listener links them.
-HEAD = """<script>
-(() => {
-  const show = (a, scroll) => {
-    const id = (a.getAttribute('href') || '').slice(1);
-    const el = document.getElementById(id);
-    if (!el) return;
-    document.querySelectorAll('#sources .source.active').forEach(e => e.classList.remove('active'));
-    el.classList.add('active');
-    if (scroll) el.scrollIntoView({behavior: 'smooth', block: 'center'});
-  };
-  document.addEventListener('click', e => {
-    const a = e.target.closest && e.target.closest('a[href^="#src-"]');
-    if (a) { e.preventDefault(); e.stopPropagation(); show(a, true); }
-  }, true);
-  document.addEventListener('mouseover', e => {
-    const a = e.target.closest && e.target.closest('a[href^="#src-"]');
-    if (a) show(a, false);
-  });
-})();
-</script>"""
-
-
 def _history(turns: list) -> list[dict]:
     """The conversation so far, from the server's own record of it (never from the browser).
 
@@ -125,14 +87,8 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         turns.append((answer.question, answer))
         # The answer is whole once chosen, so it is shown at once: revealing it bit by bit only
         # imitated a language model's streaming and delayed the reader.
-        return "", _chat(turns), turns, render.sources_html(turns)
-
-    def export(turns):
-        if not turns:
-            raise _user_error("Nothing to export yet: ask a question first")
-        path = Path(tempfile.mkdtemp()) / "dossier-conversation.md"
-        path.write_text(render.markdown(turns), encoding="utf-8")
-        return gr.update(value=str(path), visible=True)
+        return ("", _chat(turns), turns, render.sources_html(turns), render.markdown(turns),
+                gr.update(interactive=True))
 
     def documents():
         try:
@@ -169,7 +125,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                 with gr.Column(scale=3):
                     # HTML without Markdown: a source's [link](...) or ![image](...) must show as
                     # text, never become a live link or a fetched image (our HTML is escaped).
-                    chat = gr.Chatbot(label="Conversation", height=520, elem_id="chat",
+                    chat = gr.Chatbot(label="Conversation", height=460, elem_id="chat",
                                       feedback_options=None, buttons=["copy", "copy_all"],
                                       render_markdown=False, latex_delimiters=[],
                                       placeholder="Ask about the documents, or pick an example below.")
@@ -177,13 +133,17 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                         box = gr.Textbox(show_label=False, placeholder="Ask a question…", scale=5,
                                          max_length=settings.max_question_chars, elem_id="question")
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                    gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                    # Right under the question box, so they stay in view beside the conversation.
                     with gr.Row():
-                        clear = gr.Button("New conversation", size="sm")
-                        export_btn = gr.Button("Export as Markdown", size="sm", elem_id="export")
-                    exported = gr.File(label="Conversation (Markdown)", visible=False)
+                        clear = gr.Button("New conversation", size="sm", elem_id="new-conversation")
+                        export_btn = gr.Button("Export as Markdown", size="sm", elem_id="export",
+                                               interactive=False)
+                    gr.Examples(EXAMPLES, inputs=box, label="Examples")
                 with gr.Column(scale=2):
-                    sources = gr.HTML(render.sources_html([]), elem_id="sources")
+                    sources = gr.HTML(render.sources_html([]), elem_id="sources", max_height=SOURCES_HEIGHT)
+            # The export is made with each answer and saved by the browser (page.DOWNLOAD): one
+            # click, no file written on the server.
+            exported = gr.Textbox(visible=False)
         with gr.Tab("Corpus"):
             table = gr.Dataframe(headers=["title", "publisher", "date", "type", "chunks"], value=documents,
                                  interactive=False, label="Documents in the index")
@@ -192,10 +152,14 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                            file_types=sorted(set(SUPPORTED)), elem_id="upload")
             status = gr.Markdown(elem_id="upload-status")
         for trigger in (box.submit, send.click):
-            trigger(respond, [box, turns], [box, chat, turns, sources], api_visibility="private")
-        clear.click(lambda: ([], [], render.sources_html([]), gr.update(visible=False)), None,
-                    [chat, turns, sources, exported], api_visibility="private")
-        export_btn.click(export, turns, exported, api_visibility="private")
+            trigger(respond, [box, turns], [box, chat, turns, sources, exported, export_btn],
+                    api_visibility="private")
+        # "New conversation" and the Chatbot's trash icon both start over: bubbles, sources,
+        # question numbers and export together, so a cleared question is never exported.
+        for trigger in (clear.click, chat.clear):
+            trigger(lambda: ([], [], render.sources_html([]), "", gr.update(interactive=False)), None,
+                    [chat, turns, sources, exported, export_btn], api_visibility="private")
+        export_btn.click(None, exported, None, js=page.DOWNLOAD, api_visibility="private")
         file.upload(upload, file, [status, table, file], api_visibility="private")
 
         @gr.api(api_name="ask")
@@ -258,7 +222,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> tuple[Fa
     api_routes(app, pipeline, settings)
     ui = build_ui(pipeline, settings, app.state.stopping)
     ui.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
-    app = gr.mount_gradio_app(app, ui, path="/", auth=login, css=CSS, head=HEAD, footer_links=[],
+    app = gr.mount_gradio_app(app, ui, path="/", auth=login, css=page.CSS, head=page.HEAD, footer_links=[],
                               max_file_size=f"{settings.max_upload_mb:g}mb", ssr_mode=False, show_error=False)
     # Gradio checks that a file a client names was uploaded by a user only once the app "has
     # launched", which mount_gradio_app never marks: without this, any client could have any

@@ -78,24 +78,24 @@ def test_out_of_scope_question_abstains_visibly_with_near_misses(page):
     page.screenshot(path=str(SCREENSHOTS / "abstention.png"), full_page=True)
 
 
-def test_export_conversation_as_markdown(page, tmp_path):
-    page.locator("#export").click()
-    link = page.locator("a[download]").last
-    link.wait_for(timeout=10000)
+def export_markdown(page) -> str:
     with page.expect_download() as info:
-        link.click()
-    text = Path(info.value.path()).read_text(encoding="utf-8")
+        page.locator("#export").click()
+    assert info.value.suggested_filename == "dossier-conversation.md"
+    return Path(info.value.path()).read_text(encoding="utf-8")
+
+
+def test_export_conversation_as_markdown(page):
+    text = export_markdown(page)
     assert "## Q1: Why was SenseTime banned?" in text and "> The Treasury Department" in text
     assert "https://www.washingtonpost.com/" in text
 
 
-def export_markdown(page) -> str:
-    page.locator("#export").click()
-    link = page.locator("a[download]").last
-    link.wait_for(timeout=10000)
-    with page.expect_download() as info:
-        link.click()
-    return Path(info.value.path()).read_text(encoding="utf-8")
+def test_export_sits_beside_the_chat_without_scrolling(page):
+    viewport = page.viewport_size
+    export, chat = page.locator("#export").bounding_box(), page.locator("#chat").bounding_box()
+    assert page.evaluate("window.scrollY") == 0 and export["y"] + export["height"] <= viewport["height"]
+    assert 0 <= export["y"] - (chat["y"] + chat["height"]) < 120  # just under the conversation
 
 
 def test_a_multi_turn_conversation_resolves_each_follow_up(page):
@@ -131,16 +131,47 @@ def test_the_answer_appears_whole_not_typed_out(page):
     assert not [t for t in shown if t != final and final.startswith(t)]  # never a part of it first
 
 
+def scroll_positions(page) -> list:
+    """The page's scroll position and every scrolled box's in the chat column."""
+    return page.evaluate("""() => [window.scrollY, ...[...document.querySelectorAll('#chat, #chat *')]
+        .filter(e => e.scrollHeight > e.clientHeight + 5).map(e => e.scrollTop)]""")
+
+
+def test_the_sources_panel_scrolls_on_its_own_to_an_old_answers_passage(page):
+    assert page.locator("#chat [data-testid='bot']").count() >= 3
+    panel = page.locator("#sources")
+    assert panel.bounding_box()["height"] <= 641
+    scroller = panel.locator(".html-container")
+    assert scroller.evaluate("e => e.scrollHeight > e.clientHeight")
+    before = scroll_positions(page)
+    page.locator("#chat [data-testid='bot']").first.locator("a.cite").first.click()
+    active = panel.locator(".source.active")
+    page.wait_for_function("""() => { const a = document.querySelector('#sources .source.active');
+        const box = document.querySelector('#sources').getBoundingClientRect(), r = a && a.getBoundingClientRect();
+        return r && r.top >= box.top - 1 && r.bottom <= box.bottom + 1; }""", timeout=5000)
+    assert active.get_attribute("id") == "src-1-1" and scroller.evaluate("e => e.scrollTop") > 0
+    assert scroll_positions(page) == before  # neither the chat nor the page moved
+
+
 def test_user_errors_are_messages_on_the_page_not_tracebacks_in_the_log(page, server):
     log = server["tmp"] / "server.log"
     seen = len(log.read_text())
     page.get_by_role("button", name="New conversation").click()
-    page.locator("#export").click()
-    page.get_by_text("Nothing to export yet").first.wait_for(timeout=10000)
+    page.wait_for_function("() => document.querySelector('#export').disabled", timeout=10000)  # nothing to export
     page.locator("#question textarea").fill("   ")
     page.locator("#ask").click()
     page.get_by_text("the question is empty").first.wait_for(timeout=10000)
     assert "Traceback" not in log.read_text()[seen:]
+
+
+def test_the_trash_icon_clears_sources_numbering_and_export_too(page):
+    ask(page, "What is the capital of France?")
+    page.locator("#chat").get_by_role("button", name="Clear").click()
+    page.wait_for_function("() => document.querySelector('#export').disabled", timeout=10000)
+    assert "France" not in page.locator("#sources").inner_text()
+    ask(page, "How did SenseTime respond?")
+    assert page.locator("#sources h4").all_inner_texts() == ["Q1: How did SenseTime respond?"]
+    assert "France" not in export_markdown(page)
 
 
 def upload(page, path: Path):
