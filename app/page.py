@@ -1,18 +1,40 @@
-"""The chat page's own CSS and scripts (Gradio builds the rest of the page)."""
+"""The chat page's own theme, CSS and scripts (Gradio builds the rest of the page)."""
 
+import gradio as gr
+
+# Gradio's default orange under white text is 2.8:1 (light) and 4.0:1 (dark); orange-700 is 5.2:1
+# in both, which WCAG AA asks of normal text (4.5:1).
+THEME = gr.themes.Default().set(
+    button_primary_background_fill="*primary_700", button_primary_background_fill_dark="*primary_700",
+    button_primary_background_fill_hover="*primary_800", button_primary_background_fill_hover_dark="*primary_800",
+    button_primary_border_color="*primary_700", button_primary_border_color_dark="*primary_700",
+    button_primary_text_color="white", button_primary_text_color_dark="white")
+
+# Colours are set for both schemes (Gradio adds .dark when the system asks for it): text never
+# inherits a near-white colour onto a pale highlight, and no secondary text is faded by opacity,
+# which is what took the "Searched for" line and the source links below AA contrast. Gradio
+# scopes this CSS and puts .dark right only on a rule's first selector: one selector per .dark rule.
 CSS = """
-.searched { font-size: .85em; opacity: .75; margin-bottom: .3em; }
+.searched { font-size: .85em; margin-bottom: .3em; color: #4b5563; }
+.dark .searched { color: #d1d5db; }
+#sources .src-meta, #sources .src-label { color: #4b5563; }
+.dark #sources .src-meta { color: #d1d5db; }
+.dark #sources .src-label { color: #d1d5db; }
+#sources a { color: #1d4ed8; }
+.dark #sources a { color: #93c5fd; }
+button[role="tab"][aria-selected="true"] { color: #c2410c !important; }
+.dark button[role="tab"][aria-selected="true"] { color: #fdba74 !important; }
 .abstain { border-left: 4px solid #d97706; padding-left: .6em; }
 a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 #sources .source { border: 1px solid #e5e7eb; border-radius: 8px; padding: .5em .7em; margin: .4em 0; }
 #sources .source.near { border-style: dashed; opacity: .85; }
 #sources .source.active { outline: 3px solid #2563eb; outline-offset: -3px; }
 #sources .src-title { font-weight: 600; }
-#sources .src-meta, #sources .src-label { font-size: .85em; opacity: .8; }
+#sources .src-meta, #sources .src-label { font-size: .85em; }
 #sources blockquote { margin: .4em 0 0; font-size: .92em; }
-#sources mark { background: #fde68a; color: inherit; }
+#sources mark { background: #fde68a; color: #1f2937; }
 #sources .closest { text-decoration: underline dotted; }
-#sources .flagged { background: #fee2e2; }
+#sources .flagged { background: #fee2e2; color: #1f2937; }
 #sources .flagged::before { content: "⚠ addressed to an AI, never used as an answer: "; font-size: .8em; font-weight: 600; }
 """
 
@@ -50,6 +72,22 @@ HEAD = """<script>
     const a = e.target.closest && e.target.closest('a[href^="#src-"]');
     if (a) show(a, false);
   });
+  // Gradio labels each chat message with its raw content, which for us is HTML: a screen reader
+  // would read out the tags. The label is rewritten to the message's text.
+  const plain = el => {
+    const label = el.getAttribute('aria-label') || '';
+    const cut = label.indexOf(': ') + 2;
+    if (!el.closest('#chat') || cut < 2 || !/[<&]/.test(label.slice(cut))) return;
+    const markup = label.slice(cut).replace(/<\/(div|p|li|h\d)>/g, '$& ');  // blocks read as separate
+    const text = new DOMParser().parseFromString(markup, 'text/html').body.textContent;
+    el.setAttribute('aria-label', label.slice(0, cut) + text.replace(/\s+/g, ' ').trim());
+  };
+  new MutationObserver(records => records.forEach(r => {
+    if (r.type === 'attributes') return plain(r.target);
+    r.addedNodes.forEach(n => n.querySelectorAll && [n, ...n.querySelectorAll('[aria-label]')]
+      .forEach(e => e.hasAttribute('aria-label') && plain(e)));
+  })).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
+                                         attributeFilter: ['aria-label']});
 })();
 </script>"""
 

@@ -118,7 +118,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
     cache = settings.upload_cache_seconds
     with gr.Blocks(title="Dossier", delete_cache=(min(60, cache), cache)) as ui:
         turns = gr.State([])
-        gr.Markdown("## Dossier\nAnswers from the source documents only; every sentence is cited. "
+        gr.Markdown("# Dossier\nAnswers from the source documents only; every sentence is cited. "
                     "Click or hover a marker like [1] to see its passage.")
         with gr.Tab("Chat"):
             with gr.Row():
@@ -222,7 +222,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> tuple[Fa
     api_routes(app, pipeline, settings)
     ui = build_ui(pipeline, settings, app.state.stopping)
     ui.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
-    app = gr.mount_gradio_app(app, ui, path="/", auth=login, css=page.CSS, head=page.HEAD, footer_links=[],
+    app = gr.mount_gradio_app(app, ui, path="/", auth=login, theme=page.THEME, css=page.CSS, head=page.HEAD,
+                              footer_links=[],
                               max_file_size=f"{settings.max_upload_mb:g}mb", ssr_mode=False, show_error=False)
     # Gradio checks that a file a client names was uploaded by a user only once the app "has
     # launched", which mount_gradio_app never marks: without this, any client could have any

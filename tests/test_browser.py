@@ -17,20 +17,30 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True)
-        page = context.new_page()
-        page.dialogs = []
-        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-        page.goto(server["url"] + "/", wait_until="load")
-        page.locator("#question textarea").wait_for(timeout=60000)
-        yield page
+        yield browser
         browser.close()
+
+
+def open_page(browser, server, **options):
+    page = browser.new_page(viewport={"width": 1360, "height": 900}, accept_downloads=True, **options)
+    page.goto(server["url"] + "/", wait_until="load")
+    page.locator("#question textarea").wait_for(timeout=60000)
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    page = open_page(browser, server)
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    yield page
+    page.close()
 
 
 def ask(page, question: str):
@@ -172,6 +182,60 @@ def test_the_trash_icon_clears_sources_numbering_and_export_too(page):
     ask(page, "How did SenseTime respond?")
     assert page.locator("#sources h4").all_inner_texts() == ["Q1: How did SenseTime respond?"]
     assert "France" not in export_markdown(page)
+
+
+# WCAG contrast of an element's text over what is painted under it: every ancestor's background
+# composited from the page down, the text faded by every ancestor's opacity.
+CONTRAST = """(el) => {
+  const parse = c => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null;
+    const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const over = (top, below) => { const a = top[3]; return [0, 1, 2].map(i => top[i] * a + below[i] * (1 - a)).concat([1]); };
+  // the background: every ancestor's background colour, composited from the page down
+  const chain = []; for (let e = el; e; e = e.parentElement) chain.push(e);
+  let bg = [255, 255, 255, 1];
+  const root = parse(getComputedStyle(document.documentElement).backgroundColor);
+  if (root && root[3] > 0) bg = over(root, bg);
+  for (const e of chain.reverse()) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c[3] > 0) bg = over(c, bg); }
+  let fg = parse(getComputedStyle(el).color);
+  let opacity = 1; for (let e = el; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
+  fg = over([fg[0], fg[1], fg[2], fg[3] * opacity], bg);
+  const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+  return Math.round((hi + 0.05) / (lo + 0.05) * 100) / 100;
+}"""
+# Text that must reach WCAG AA (4.5:1) in both colour schemes
+CHECKED = {"highlighted sentence": "#sources .source.active mark", "Ask button": "#ask",
+           "selected tab": "button[role=tab][aria-selected=true]", "'original' link": "#sources .src-meta a",
+           "'Searched for' line": "#chat .searched", "source details": "#sources .src-meta"}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_meets_wcag_aa_contrast_in_both_colour_schemes(browser, server, scheme):
+    themed = open_page(browser, server, color_scheme=scheme)
+    assert themed.evaluate("document.body.classList.contains('dark')") == (scheme == "dark")
+    ask(themed, "Why was SenseTime banned?")
+    ask(themed, "What about Hikvision?")
+    themed.locator("#chat [data-testid='bot']").first.locator("a.cite").first.click()
+    # Gradio fades a component while it updates: measure once everything is fully opaque
+    themed.wait_for_function("""() => { const m = document.querySelector('#sources .source.active mark');
+        for (let e = m; e; e = e.parentElement) if (getComputedStyle(e).opacity !== '1') return false;
+        return !!m; }""", timeout=10000)
+    ratios = {name: themed.locator(selector).first.evaluate(CONTRAST) for name, selector in CHECKED.items()}
+    if scheme == "dark":
+        themed.screenshot(path=str(SCREENSHOTS / "dark.png"))
+    themed.close()
+    assert {name: r for name, r in ratios.items() if r < 4.5} == {}, ratios
+
+
+def test_the_page_has_one_h1_and_chat_labels_without_markup(page):
+    assert page.locator("h1").all_inner_texts() == ["Dossier"]
+    ask(page, "Why was SenseTime banned?")
+    ask(page, "What about Hikvision?")
+    labels = page.locator("#chat [aria-label]").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+    answers = [label for label in labels if label.startswith("bot's message: ")]
+    assert answers and not [label for label in labels if "<" in label or "&lt;" in label or "&amp;" in label]
+    assert "bot's message: Searched for: Why was Hikvision banned? " in answers[-1] and "[1]" in answers[-1]
 
 
 def upload(page, path: Path):
