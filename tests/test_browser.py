@@ -16,17 +16,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
 def open_page(browser, server, **options):
     page = browser.new_page(viewport={"width": 1360, "height": 900}, accept_downloads=True, **options)
     page.goto(server["url"] + "/", wait_until="load")
@@ -35,12 +24,18 @@ def open_page(browser, server, **options):
 
 
 @pytest.fixture(scope="module")
-def page(browser, server):
-    page = open_page(browser, server)
-    page.dialogs = []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    yield page
-    page.close()
+def page(server):
+    """The page every test shares (test_security imports it); page.context.browser opens others."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = open_page(browser, server)
+        page.dialogs = []
+        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+        yield page
+        browser.close()
 
 
 def ask(page, question: str):
@@ -211,8 +206,8 @@ CHECKED = {"highlighted sentence": "#sources .source.active mark", "Ask button":
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_text_meets_wcag_aa_contrast_in_both_colour_schemes(browser, server, scheme):
-    themed = open_page(browser, server, color_scheme=scheme)
+def test_text_meets_wcag_aa_contrast_in_both_colour_schemes(page, server, scheme):
+    themed = open_page(page.context.browser, server, color_scheme=scheme)
     assert themed.evaluate("document.body.classList.contains('dark')") == (scheme == "dark")
     ask(themed, "Why was SenseTime banned?")
     ask(themed, "What about Hikvision?")
