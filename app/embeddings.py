@@ -238,7 +238,7 @@ class Embedder:
     """
 
     def __init__(self, name: str, batch_size: int = 64, cache_size: int = 20000, *, backend: str = "onnx",
-                 precision: str = "int8", threads: int = 0, cache_dir: Path | None = None):
+                 precision: str = "fp32", threads: int = 0, cache_dir: Path | None = None):
         if backend not in ("onnx", "torch"):
             raise DossierError(f"unknown embedding backend '{backend}' (onnx or torch)")
         self.name = name

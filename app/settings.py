@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         "onnx", description="Runs the model: 'onnx' (ONNX Runtime, no torch at query time) or 'torch'."
     )
     embedding_precision: Literal["int8", "fp32"] = Field(
-        "int8", description="Weights of the ONNX model: 'int8' (dynamic quantization) or 'fp32'."
+        "fp32", description="Weights of the ONNX model: 'fp32', or 'int8' (faster, answers may differ)."
     )
     embedding_threads: int = Field(
         0, ge=0, description="CPU threads per model call (0: one per core); calls queue, one at a time."
