@@ -11,6 +11,7 @@ import textwrap
 
 from app.chunking import split_sentences
 from app.injection import is_instruction
+from app.overview import pretty_date
 from app.records import Answer, Citation
 
 FLAG_NOTE = "Addressed to an AI assistant: shown as written, never used as an answer"
@@ -88,6 +89,35 @@ def _passage(c: Citation, support: bool = True) -> str:
 def escape_markdown(text: str) -> str:
     """Text that a Markdown component shows literally (names and reasons in status messages)."""
     return html.escape(MARKDOWN_SPECIAL.sub(r"\\\1", text), quote=False)
+
+
+def _listed(items: list[str], most: int, noun: str) -> str:
+    """'a', 'a and b', 'a, b and c', or 'a, b, c and 4 more <noun>s'."""
+    extra = len(items) - most
+    shown = items if extra <= 0 else items[:most] + [f"{extra} more {noun}{'s' if extra > 1 else ''}"]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def corpus_intro(docs: list[dict]) -> str:
+    """The first screen's Markdown: what the index holds (count, publishers, dates, titles).
+
+    Made from the index on every page load and after every upload, never written by hand, so it
+    stays true when documents are added.
+    """
+    if not docs:
+        return "The index is empty: add a document in the **Corpus** tab, then ask about it."
+    count = f"{len(docs)} document" + ("" if len(docs) == 1 else "s")
+    publishers = list(dict.fromkeys(d["publisher"] for d in docs if d.get("publisher")))
+    dates = sorted(d["published"][:10] for d in docs if re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", d.get("published") or ""))
+    line = f"**In the index:** {count}"
+    if publishers:
+        line += " from " + _listed([escape_markdown(p) for p in publishers], 3, "publisher")
+    if dates:
+        span = pretty_date(dates[0]) + ("" if dates[0] == dates[-1] else f" to {pretty_date(dates[-1])}")
+        line += f", {'dated' if dates[0] == dates[-1] else 'dated from'} {span}"
+    titles = [f"“{escape_markdown(d['title'] or d['doc_id'])}”" for d in docs]
+    more = " (the Corpus tab lists them all)" if len(titles) > 4 else ""
+    return f"{line}: {_listed(titles, 4, 'document')}{more}."
 
 
 def sources_html(turns: list[tuple[str, Answer]]) -> str:

@@ -32,8 +32,8 @@ SHUTDOWN_SECONDS = 3  # open requests and streams get this long after SIGTERM, t
 UPLOAD_OVERHEAD = 64 * 1024  # multipart framing around an uploaded file
 _CACHE: Path | None = None  # this process's Gradio cache folder (see _gradio_cache)
 SOURCES_HEIGHT = 640  # px; the sources panel scrolls on its own past this
-EXAMPLES = ["Why was SenseTime banned?", "Which Xinjiang officials did the Treasury sanction?",
-            "How long do existing investors have to divest?", "How did SenseTime respond?"]
+# Questions that fit any corpus (what is in this one is named above them, from the index).
+EXAMPLES = ["Summarize the documents", "Who wrote this?", "When was it published?", "What can you do?"]
 def _history(turns: list) -> list[dict]:
     """The conversation so far, from the server's own record of it (never from the browser).
 
@@ -90,17 +90,22 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         return ("", _chat(turns), turns, render.sources_html(turns), render.markdown(turns),
                 gr.update(interactive=True))
 
-    def documents():
+    def indexed() -> list[dict]:
         try:
-            docs = pipeline.stats()["documents"]
+            return pipeline.stats()["documents"]
         except DossierError:
-            docs = []
-        return [[d["title"], d["publisher"], d["published"], d["type"], d["chunks"]] for d in docs]
+            return []
+
+    def documents():
+        return [[d["title"], d["publisher"], d["published"], d["type"], d["chunks"]] for d in indexed()]
+
+    def intro():
+        return render.corpus_intro(indexed())
 
     def upload(file, progress=gr.Progress()):
         # The file box is emptied after every upload, good or bad, so the next one can be dropped in.
         if not file:
-            return gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         path = Path(file if isinstance(file, str) else file.name)
         try:
             received = _received(ui, path)
@@ -108,18 +113,19 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                                                                                                     desc=what))
         except DossierError as err:
             gr.Warning(str(err))
-            return f"**Not added.** {err}", gr.skip(), None
+            return f"**Not added.** {err}", gr.skip(), None, gr.skip()
         except Exception:
             raise _unexpected("adding this file")
         finally:
             _discard(ui, path)
-        return message, documents(), None
+        return message, documents(), None, intro()
 
     cache = settings.upload_cache_seconds
     with gr.Blocks(title="Dossier", delete_cache=(min(60, cache), cache)) as ui:
         turns = gr.State([])
         gr.Markdown("# Dossier\nAnswers from the source documents only; every sentence is cited. "
                     "Click or hover a marker like [1] to see its passage.")
+        about = gr.Markdown(intro, elem_id="corpus-intro")  # a function: made again on every page load
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
@@ -160,7 +166,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
             trigger(lambda: ([], [], render.sources_html([]), "", gr.update(interactive=False)), None,
                     [chat, turns, sources, exported, export_btn], api_visibility="private")
         export_btn.click(None, exported, None, js=page.DOWNLOAD, api_visibility="private")
-        file.upload(upload, file, [status, table, file], api_visibility="private")
+        file.upload(upload, file, [status, table, file, about], api_visibility="private")
 
         @gr.api(api_name="ask")
         def ask_api(question: str, history: list | None = None) -> dict:

@@ -52,8 +52,18 @@ def ask(page, question: str):
     return page.locator("#chat [data-testid='bot']").last
 
 
+def test_the_first_screen_names_what_the_index_holds(page, server):
+    import httpx
+
+    health = httpx.get(server["url"] + "/api/health", timeout=30).json()
+    intro = page.locator("#corpus-intro").inner_text()
+    count = f"{health['documents']} document" + ("" if health["documents"] == 1 else "s")
+    assert f"In the index: {count} from The Washington Post" in intro and "December 10, 2021" in intro
+    assert "U.S. bans investment in Chinese surveillance company SenseTime" in intro
+    page.get_by_text("Summarize the documents").first.wait_for(timeout=15000)  # an example on the empty chat
+
+
 def test_answer_markers_open_their_highlighted_passage(page):
-    page.get_by_text("Why was SenseTime banned?").first.wait_for(timeout=15000)  # an example on the empty chat
     bubble = ask(page, "Why was SenseTime banned?")
     assert "facial recognition programs" in bubble.inner_text()
     marker = bubble.locator("a.cite").first
@@ -245,6 +255,8 @@ def test_an_uploaded_document_is_citable_in_the_next_question(page, tmp_path):
     upload(page, note)
     page.locator("#upload-status").get_by_text("Added").wait_for(timeout=60000)
     assert page.get_by_text("Zephyr Canal History").first.is_visible()  # listed in the corpus table
+    assert "Canal Society" in page.locator("#corpus-intro").inner_text()  # and named on the first screen
+    assert "June 1, 1990 to " in page.locator("#corpus-intro").inner_text()
     page.get_by_role("tab", name="Chat").click()
     bubble = ask(page, "When did the Zephyr Canal open?")
     assert "1887" in bubble.inner_text()

@@ -48,3 +48,19 @@ def test_composed_answers_show_their_own_text_with_linked_markers():
     assert "was written by A &lt;b&gt;B&lt;/b&gt;." in chat and 'href="#src-3-1"' in chat
     hello = Answer("hello", "hello", "Hello! I answer questions from 1 document.", False, composed=True)
     assert render.chat_html(hello, 1) == "Hello! I answer questions from 1 document."
+
+
+def doc(title, publisher="", published="", doc_id="d"):
+    return {"doc_id": doc_id, "title": title, "publisher": publisher, "published": published}
+
+
+def test_the_corpus_intro_names_count_publishers_dates_and_titles():
+    one = render.corpus_intro([doc("Ban *news*", "The Post", "2021-12-10")])
+    assert one == "**In the index:** 1 document from The Post, dated December 10, 2021: “Ban \\*news\\*”."
+    many = render.corpus_intro([doc("A", "P1", "2021-12-16"), doc("B", "P2", "2019-05-01T10:00"), doc("", "P1", "", "memo"),
+                                doc("C", "P3"), doc("D", "P4"), doc("E")])
+    assert many.startswith("**In the index:** 6 documents from P1, P2, P3 and 1 more publisher, "
+                           "dated from May 1, 2019 to December 16, 2021: ")
+    assert many.endswith("“A”, “B”, “memo”, “C” and 2 more documents (the Corpus tab lists them all).")
+    assert "Corpus" in render.corpus_intro([]) and "empty" in render.corpus_intro([])
+    assert render.corpus_intro([doc("<b>x</b>")]) == "**In the index:** 1 document: “&lt;b&gt;x&lt;/b&gt;”."
