@@ -12,7 +12,7 @@ import threading
 from app.embeddings import Embedder
 from app.lexical import LexicalIndex
 from app.query import BYLINE, Query
-from app.records import Chunk, Hit
+from app.records import Chunk, DossierError, Hit
 from app.settings import Settings
 from app.store import Store
 
@@ -98,6 +98,10 @@ class Retriever:
                 self._lexical = LexicalIndex.load(self._saved, self._stamp, self.dictionary) \
                     or LexicalIndex(dictionary=self.dictionary)
             if generation != self._generation:
+                built_with = self.store.info().get("fingerprint")
+                if built_with != self.settings.fingerprint():  # its vectors are not this model's
+                    raise DossierError(f"the index at {self.store.location} was built with other model or chunking "
+                                       "settings: run 'dossier ingest' to rebuild it")
                 if sync(self._lexical, self.store):
                     # Saved after answering matters less than answering: a thread, waited for at exit.
                     threading.Thread(target=self._save, args=(self._lexical,), name="save-lexical").start()

@@ -120,3 +120,13 @@ def test_a_new_process_loads_the_saved_index_instead_of_reading_every_chunk(smal
     store_chunks = later.store.chunks
     later.store.chunks = lambda doc_id=None: reads.append(doc_id) or store_chunks(doc_id)
     assert len(later.retriever.lexical.chunks) == len(small.retriever.lexical.chunks) and reads == []
+
+
+def test_asking_an_index_built_with_other_model_settings_is_a_clear_error(small):
+    from app.pipeline import Pipeline
+    from app.records import DossierError
+
+    small.ingest()
+    other = Pipeline(small.settings.model_copy(update={"embedding_precision": "int8"}), small.embedder)
+    with pytest.raises(DossierError, match="dossier ingest"):
+        other.ask("When was the lamp converted?")
