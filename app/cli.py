@@ -113,7 +113,8 @@ def run(argv: list[str] | None = None) -> int:
         print(f"index: {stats['index']}\nmodel: {stats['model']}\n"
               f"documents: {stats['document_count']}, chunks: {stats['chunk_count']}")
         for d in stats["documents"]:
-            print(f"  {d['doc_id']}: {d['title']} ({d['publisher']}, {d['published']}), {d['chunks']} chunks")
+            where = ", ".join(p for p in (d["publisher"], d["published"]) if p)  # either may be unknown
+            print(f"  {d['doc_id']}: {d['title']}{f' ({where})' if where else ''}, {d['chunks']} chunks")
     return 0
 
 

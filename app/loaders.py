@@ -12,6 +12,9 @@ from app.records import DossierError, Document, content_hash
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
              ".html": "html", ".htm": "html", ".pdf": "pdf"}
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+# A heading on the first non-blank line: ATX ('# Title', closing #s dropped) or Setext ('Title' over '===')
+OPENING_HEADING = re.compile(r"\A\s*(?:#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$|([^\n]*\S[^\n]*)\n=+[ \t]*$)", re.M)
+TOP_HEADING = re.compile(r"^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
 # Tags whose text is page furniture, never content worth citing.
 HTML_CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form",
                "button", "iframe", "svg", "template"]
@@ -93,7 +96,19 @@ def _from_markdown(path: Path, text: str) -> tuple[str, dict]:
             raise LoadError(path, "front matter must be 'key: value' lines")
         meta = {str(k): ("" if v is None else str(v)) for k, v in loaded.items()}
         text = text[match.end():]
+    if not meta.get("title"):
+        meta["title"] = _first_heading(text)
     return text, meta
+
+
+def _first_heading(text: str) -> str:
+    """The document's title when it opens with a heading ('# Memo: …' or 'Memo\\n===='), else the
+    first top-level heading; '' when there is none (the file name is used then)."""
+    opening = OPENING_HEADING.match(text)
+    found = opening or TOP_HEADING.search(text)
+    if not found:
+        return ""
+    return re.sub(r"\s+", " ", next(g for g in found.groups() if g)).strip()
 
 
 def _from_html(path: Path, text: str) -> tuple[str, dict]:

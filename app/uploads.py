@@ -93,7 +93,10 @@ def _message(shown: str, target: Path, name: str, report: ingesting.IngestReport
     doc_id = (report.added + report.updated + report.unchanged or ["?"])[0]
     if report.unchanged:
         return f"**{shown}** is already in the index as document `{doc_id}`."
-    text = f"Added **{shown}** as document `{doc_id}` — {report.summary()}."
+    # In the user's words, not the ingest report's (added/updated/unchanged/removed, chunks embedded)
+    passages = report.chunks_embedded + report.chunks_reused
+    text = (f"Added **{shown}** as document `{doc_id}`: {passages} passage{'' if passages == 1 else 's'}, "
+            "searchable now.")
     if target.name != name:
         text += f" A different file of that name was added before; this one is kept as {escape_markdown(target.name)}."
     if str(target.resolve()) in report.renamed:

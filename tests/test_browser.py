@@ -254,6 +254,8 @@ def test_an_uploaded_document_is_citable_in_the_next_question(page, tmp_path):
                     "The Zephyr Canal opened to barge traffic in 1887. It is forty miles long.\n")
     upload(page, note)
     page.locator("#upload-status").get_by_text("Added").wait_for(timeout=60000)
+    status = page.locator("#upload-status").inner_text()
+    assert "1 passage, searchable now" in status and "embedded" not in status and "unchanged" not in status
     assert page.get_by_text("Zephyr Canal History").first.is_visible()  # listed in the corpus table
     assert "Canal Society" in page.locator("#corpus-intro").inner_text()  # and named on the first screen
     assert "June 1, 1990 to " in page.locator("#corpus-intro").inner_text()
