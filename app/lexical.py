@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import threading
+from array import array
 from collections import Counter
 from pathlib import Path
 
@@ -26,7 +28,12 @@ from app.records import Chunk
 from app.text import STOPWORDS, Speller, all_stems, normal, stem, words
 
 K1, B, EPSILON = 1.5, 0.75, 0.25
-FORMAT = 1  # of the saved index; bump when what is saved changes
+FORMAT = 2  # of the saved index; bump when what is saved changes
+
+
+def _interned(strings) -> tuple[str, ...]:
+    """One string object per distinct word across all chunks (JSON and regexes make a copy each time)."""
+    return tuple(sys.intern(s) for s in strings)
 
 
 class LexicalIndex:
@@ -34,18 +41,21 @@ class LexicalIndex:
 
     ``add`` and ``replace_documents`` change it in place (under a lock); the derived views
     (``chunks``, ``previous``, ``proper``, ``speller``) are rebuilt on their first read after a change.
+    Per chunk it keeps tuples of interned strings, and per term two flat arrays: at 51,000 chunks,
+    dicts and sets per chunk and per posting took over a gigabyte.
     """
 
     def __init__(self, chunks: list[Chunk] = (), dictionary: frozenset[str] = frozenset()):
         self.dictionary = dictionary
         self._lock = threading.RLock()
-        self._slots: list[Chunk | None] = []  # a removed chunk leaves a hole until compact()
-        self._tf: list[Counter | None] = []
-        self._lengths: list[int] = []
-        self._stems: list[frozenset | None] = []
-        self._cases: list[tuple[frozenset, frozenset] | None] = []  # (lower-case words, capitalised words)
+        self._slots: list[Chunk | None] = []  # a removed chunk leaves a hole (None); slots are never reused
+        self._terms: list[tuple[str, ...] | None] = []  # each chunk's tokens, repeats included
+        self._stems: list[tuple[str, ...] | None] = []
+        self._cases: list[tuple[tuple[str, ...], tuple[str, ...]] | None] = []  # (lower-case, capitalised) words
         self._of_doc: dict[str, list[int]] = {}
-        self._postings: dict[str, dict[int, int]] = {}
+        # term -> (slots, counts); a removed chunk's entries stay until the term is gone and are
+        # masked out when scoring.
+        self._postings: dict[str, tuple[array, array]] = {}
         self.doc_freq: dict[str, int] = {}
         self._stem_count: Counter = Counter()
         self._lower_count: Counter = Counter()
@@ -63,7 +73,7 @@ class LexicalIndex:
             for chunk in chunks:
                 if chunk.chunk_id in known:
                     self._drop(known[chunk.chunk_id])
-                self._put(chunk)
+                self._put(chunk, *self._analyse(chunk))
             self._views = {}
 
     def replace_documents(self, doc_ids, chunks: list[Chunk]) -> None:
@@ -78,29 +88,39 @@ class LexicalIndex:
     def save(self, path: Path, stamp: dict) -> None:
         """Write the index, analysed, so the next process loads it instead of re-reading every chunk.
 
-        JSON rather than pickle: reading it back runs no code, whoever wrote the file.
+        JSON lines rather than pickle: reading them back runs no code, whoever wrote the file, and
+        a line at a time keeps loading from holding the whole file in memory.
         """
         with self._lock:
-            rows = [[c.chunk_id, c.doc_id, c.text, c.start, c.end, c.page, c.meta, self._tf[i],
-                     list(self._stems[i]), list(self._cases[i][0]), list(self._cases[i][1])]
-                    for i, c in enumerate(self._slots) if c is not None]
+            rows = [(c, self._terms[i], self._stems[i], self._cases[i]) for i, c in enumerate(self._slots)
+                    if c is not None]
         tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps({"format": FORMAT, **stamp, "chunks": rows}), encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps({"format": FORMAT, **stamp}) + "\n")
+            for c, terms, stems, (lower, upper) in rows:
+                f.write(json.dumps([c.chunk_id, c.doc_id, c.text, c.start, c.end, c.page, c.meta, terms, stems,
+                                    lower, upper]) + "\n")
         os.replace(tmp, path)  # readers see the old file or the new one, never half of one
 
     @classmethod
     def load(cls, path: Path, stamp: dict, dictionary: frozenset[str] = frozenset()) -> LexicalIndex | None:
         """The saved index if it was saved with this ``stamp`` (store, settings), else None."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict) or any(data.get(k) != v for k, v in {"format": FORMAT, **stamp}.items()):
-            return None
         index = cls(dictionary=dictionary)
-        for cid, doc, text, start, end, page, meta, tf, stems, lower, upper in data["chunks"]:
-            index._put(Chunk(cid, doc, text, start, end, page, meta),
-                       (Counter(tf), frozenset(stems), (frozenset(lower), frozenset(upper))))
+        metas: dict[str, dict] = {}
+        try:
+            with open(path, encoding="utf-8") as f:
+                head = json.loads(f.readline())
+                if not isinstance(head, dict) or any(head.get(k) != v for k, v in {"format": FORMAT, **stamp}.items()):
+                    return None
+                for line in f:
+                    cid, doc, text, start, end, page, meta, terms, stems, lower, upper = json.loads(line)
+                    if metas.get(doc) == meta:
+                        meta = metas[doc]  # one dict per document, not per chunk
+                    metas[doc] = meta
+                    index._put(Chunk(cid, doc, text, start, end, page, meta), _interned(terms), _interned(stems),
+                               (_interned(lower), _interned(upper)))
+        except (OSError, ValueError, TypeError):
+            return None
         return index
 
     def documents(self) -> dict[str, tuple[set[str], set[str]]]:
@@ -111,49 +131,49 @@ class LexicalIndex:
                     for d, slots in self._of_doc.items()}
 
     @staticmethod
-    def _analyse(chunk: Chunk) -> tuple[Counter, frozenset, tuple[frozenset, frozenset]]:
-        """Token counts, stems (title too) and word cases of a chunk: the only per-chunk text work."""
+    def _analyse(chunk: Chunk) -> tuple[tuple, tuple, tuple[tuple, tuple]]:
+        """Tokens, stems (title too) and word cases of a chunk: the only per-chunk text work."""
         seen = words(chunk.text)  # once: tokens(), all_stems() and the case sets all start from it
-        tf = Counter(normal(w) for w in seen if w.lower() not in STOPWORDS)  # == tokens(chunk.text)
+        terms = [normal(w) for w in seen if w.lower() not in STOPWORDS]  # == tokens(chunk.text)
         title = chunk.meta.get("title", "")
-        stems = frozenset(stem(w) for w in seen) | (all_stems(title) if title else frozenset())
-        cases = (frozenset(w for w in seen if w.islower()), frozenset(w.lower() for w in seen if w[0].isupper()))
-        return tf, stems, cases
+        stems = {stem(w) for w in seen} | (all_stems(title) if title else set())
+        cases = ({w for w in seen if w.islower()}, {w.lower() for w in seen if w[0].isupper()})
+        return _interned(terms), _interned(stems), (_interned(cases[0]), _interned(cases[1]))
 
-    def _put(self, chunk: Chunk, analysed=None) -> None:
+    def _put(self, chunk: Chunk, terms: tuple, stems: tuple, cases: tuple) -> None:
         slot = len(self._slots)
-        tf, stems, cases = analysed or self._analyse(chunk)
         self._slots.append(chunk)
-        self._tf.append(tf)
-        self._lengths.append(sum(tf.values()))
+        self._terms.append(terms)
         self._stems.append(stems)
         self._cases.append(cases)
         self._of_doc.setdefault(chunk.doc_id, []).append(slot)
-        self._total_length += self._lengths[slot]
-        for token, n in tf.items():
-            self._postings.setdefault(token, {})[slot] = n
+        self._total_length += len(terms)
+        for token, n in Counter(terms).items():
+            posting = self._postings.get(token)
+            if posting is None:
+                posting = self._postings[token] = (array("l"), array("l"))
+            posting[0].append(slot)
+            posting[1].append(n)
             self.doc_freq[token] = self.doc_freq.get(token, 0) + 1
         self._stem_count.update(stems)
         self._lower_count.update(cases[0])
         self._upper_count.update(cases[1])
 
     def _drop(self, slot: int, keep_doc: bool = False) -> None:
-        chunk, tf = self._slots[slot], self._tf[slot]
+        chunk, terms = self._slots[slot], self._terms[slot]
         if not keep_doc:
             self._of_doc[chunk.doc_id].remove(slot)
             if not self._of_doc[chunk.doc_id]:
                 del self._of_doc[chunk.doc_id]
-        for token in tf:
-            del self._postings[token][slot]
+        for token in set(terms):
             self.doc_freq[token] -= 1
             if not self.doc_freq[token]:
                 del self.doc_freq[token], self._postings[token]
         self._stem_count.subtract(self._stems[slot])
         self._lower_count.subtract(self._cases[slot][0])
         self._upper_count.subtract(self._cases[slot][1])
-        self._total_length -= self._lengths[slot]
-        self._slots[slot] = self._tf[slot] = self._stems[slot] = self._cases[slot] = None
-        self._lengths[slot] = 0
+        self._total_length -= len(terms)
+        self._slots[slot] = self._terms[slot] = self._stems[slot] = self._cases[slot] = None
 
     # --- views --------------------------------------------------------------------------------
 
@@ -215,10 +235,11 @@ class LexicalIndex:
         return self._view("bm25", build)
 
     def _posting(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """The live chunks holding a term and its count in each."""
         def build():
-            posting = self._postings.get(token, {})
-            return (np.fromiter(posting.keys(), dtype=np.int64, count=len(posting)),
-                    np.fromiter(posting.values(), dtype=np.float64, count=len(posting)))
+            slots, counts = (np.array(a, dtype=np.int64) for a in self._postings[token])
+            live = self._view("live", lambda: np.array([c is not None for c in self._slots], dtype=bool))[slots]
+            return slots[live], counts[live].astype(np.float64)
         return self._view(("posting", token), build)
 
     def _order(self) -> np.ndarray:
@@ -238,7 +259,8 @@ class LexicalIndex:
             n, avgdl, floor = self._bm25_idf()
             if not n or not query_tokens or k <= 0:
                 return []
-            lengths = self._view("lengths", lambda: np.asarray(self._lengths, dtype=np.float64))
+            lengths = self._view("lengths", lambda: np.array([len(t) if t is not None else 0 for t in self._terms],
+                                                             dtype=np.float64))
             scores = np.zeros(len(self._slots))
             for q in query_tokens:  # in query order, a repeated term counting again: rank_bm25's sums exactly
                 f = self.doc_freq.get(q, 0)
