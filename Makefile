@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: run test bench eval index install browser screenshot clean
+.PHONY: run test bench bench-scale eval index install browser screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ screenshot: install browser
 
 bench: install
 	$(BIN)/python scripts/bench.py
+
+# 50,000 chunks of Debian's Python and PostgreSQL manuals; corpus and index are kept in build/scale/.
+bench-scale: install
+	@test -d /usr/share/doc/python3.11/html -a -d /usr/share/doc/postgresql-doc-15/html || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-doc postgresql-doc-15; }
+	$(BIN)/python scripts/bench_scale.py
 
 clean:
 	rm -rf index/chroma.sqlite3 index/*-*-*-*-* evals/runs
