@@ -62,6 +62,7 @@ class LexicalIndex:
         self._upper_count: Counter = Counter()
         self._total_length = 0
         self._views: dict = {}
+        self.generation: int | None = None  # the store generation a loaded index was saved at
         self.add(list(chunks))
 
     # --- changes -----------------------------------------------------------------------------
@@ -104,7 +105,10 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, path: Path, stamp: dict, dictionary: frozenset[str] = frozenset()) -> LexicalIndex | None:
-        """The saved index if it was saved with this ``stamp`` (store, settings), else None."""
+        """The saved index if it was saved with this ``stamp`` (store, settings), else None.
+
+        Other keys saved in the header are not checked; ``generation`` is read back.
+        """
         index = cls(dictionary=dictionary)
         metas: dict[str, dict] = {}
         try:
@@ -112,6 +116,7 @@ class LexicalIndex:
                 head = json.loads(f.readline())
                 if not isinstance(head, dict) or any(head.get(k) != v for k, v in {"format": FORMAT, **stamp}.items()):
                     return None
+                index.generation = head.get("generation") if isinstance(head.get("generation"), int) else None
                 for line in f:
                     cid, doc, text, start, end, page, meta, terms, stems, lower, upper = json.loads(line)
                     if metas.get(doc) == meta:

@@ -49,20 +49,26 @@ def reciprocal_rank_fusion(dense: list[tuple[Chunk, float]], lexical: list[tuple
     return sorted(hits.values(), key=lambda h: (-h.score, -(h.dense_score or 0.0)))
 
 
-def sync(index: LexicalIndex, store: Store) -> bool:
+def sync(index: LexicalIndex, store: Store, known: set[str] | None = None) -> bool:
     """Re-index only the documents whose chunks changed in the store, and forget removed ones.
 
-    Chunk ids hash chunk text and every chunk carries its document's hash, so comparing the two
-    per document finds each added, edited or removed document without reading any chunk text;
-    one upload into a 50,000-chunk index then costs that document, not a rebuild.
+    Chunk ids hash chunk text, so comparing ids per document finds each added, edited or removed
+    document from the ids alone. A document whose text is unchanged but whose metadata changed
+    (a new title) keeps its ids: ``known`` names such documents (the store's record of the last
+    ingest); when it is None, every chunk's document hash is compared too, which reads all
+    metadata. One upload into a 50,000-chunk index then costs that document, not a rebuild.
     """
-    states = store.doc_states()
+    ids = store.ids_by_document()
     have = index.documents()
-    changed = {d for d, s in states.items() if have.get(d) != (s.chunk_ids, s.hashes)}
-    gone = set(have) - set(states)
+    changed = {d for d, chunk_ids in ids.items() if d not in have or have[d][0] != chunk_ids}
+    if known is not None:
+        changed |= known & set(ids)
+    elif have:
+        changed |= {d for d, s in store.doc_states().items() if d in have and have[d][1] != s.hashes}
+    gone = set(have) - set(ids)
     if not changed and not gone:
         return False
-    if len(changed) > len(states) // 2:  # a first build: one pass over the store beats a query per document
+    if len(changed) > len(ids) // 2:  # a first build: one pass over the store beats a query per document
         fresh = [c for c in store.chunks() if c.doc_id in changed]
     else:
         fresh = [c for d in sorted(changed) for c in store.chunks(d)]
@@ -78,7 +84,8 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self._lexical: LexicalIndex | None = None
-        self._generation: int | None = None
+        self._generation: int | None = None  # the store generation the lexical index is in step with
+        self._checked = False
         self._dictionary: frozenset[str] | None = None
         self._lock = threading.Lock()
 
@@ -95,31 +102,36 @@ class Retriever:
         with self._lock:
             generation = self.store.generation()
             if self._lexical is None:  # the index saved by an earlier process, checked by sync() below
-                self._lexical = LexicalIndex.load(self._saved, self._stamp, self.dictionary) \
+                self._lexical = LexicalIndex.load(self._saved, self._stamp(), self.dictionary) \
                     or LexicalIndex(dictionary=self.dictionary)
-            if generation != self._generation:
+                self._generation = self._lexical.generation  # what it was in step with, if saved
+                self._checked = False
+            if generation != self._generation or not self._checked:
                 built_with = self.store.info().get("fingerprint")
                 if built_with != self.settings.fingerprint():  # its vectors are not this model's
                     raise DossierError(f"the index at {self.store.location} was built with other model or chunking "
                                        "settings: run 'dossier ingest' to rebuild it")
-                if sync(self._lexical, self.store):
+                known = set() if generation == self._generation else \
+                    self.store.changed_documents(generation) if generation == (self._generation or 0) + 1 else None
+                if sync(self._lexical, self.store, known):
                     # Saved after answering matters less than answering: a thread, waited for at exit.
-                    threading.Thread(target=self._save, args=(self._lexical,), name="save-lexical").start()
-                self._generation = generation
+                    threading.Thread(target=self._save, args=(self._lexical, generation), name="save-lexical").start()
+                self._generation, self._checked = generation, True
             return self._lexical
 
     @property
     def _saved(self):
         return self.settings.index_dir / f"lexical-{self.settings.collection}.json"
 
-    @property
     def _stamp(self) -> dict:
-        return {"fingerprint": self.settings.fingerprint(), "location": self.store.location}
+        """What a saved index must have been saved with to be used: the same settings and collection."""
+        return {"fingerprint": self.settings.fingerprint(), "location": self.store.location,
+                "collection": self.store.collection_id()}
 
-    def _save(self, index: LexicalIndex) -> None:
+    def _save(self, index: LexicalIndex, generation: int) -> None:
         try:
             self.settings.index_dir.mkdir(parents=True, exist_ok=True)
-            index.save(self._saved, self._stamp)
+            index.save(self._saved, {**self._stamp(), "generation": generation})
         except OSError:
             pass  # a read-only index folder: the next process re-reads the store instead
 

@@ -16,6 +16,7 @@ from app.records import Chunk, DossierError, content_hash
 from app.settings import Settings
 
 PAGE_SIZE = 5000  # rows fetched per ``get`` so a large index never loads in one call
+CHANGES_RECORDED = 200  # documents listed with a generation; a larger change makes readers compare everything
 
 
 class StoreError(DossierError):
@@ -84,6 +85,7 @@ class Store:
         self.settings = settings
         self.location = settings.chroma_url or str(settings.index_dir.resolve())
         self._client = None
+        self._touched: set[str] = set()  # documents written or deleted since the last bump_generation()
 
     @property
     def client(self):
@@ -131,12 +133,46 @@ class Store:
             self.client.delete_collection(self.settings.collection)
 
     def bump_generation(self) -> int:
-        """Mark the index as changed so readers reload their lexical index."""
+        """Mark the index as changed so readers update their lexical index.
+
+        The documents this store wrote or deleted since the last bump are recorded with the new
+        generation (up to CHANGES_RECORDED of them), so a reader one generation behind re-reads
+        just those instead of every chunk's metadata (4.4 s at 51,000 chunks).
+        """
         col = self.collection()
         meta = dict(col.metadata or {})
         meta["generation"] = int(meta.get("generation", 0)) + 1
+        changed = "\n".join(sorted(self._touched))
+        meta["changed"] = changed if len(self._touched) <= CHANGES_RECORDED and len(changed) < 20000 else "*"
         col.modify(metadata=meta)
+        self._touched = set()
         return meta["generation"]
+
+    def changed_documents(self, generation: int) -> set[str] | None:
+        """The documents changed by the ingest that made ``generation``, if it is current and they were recorded."""
+        meta = self.collection().metadata or {}
+        changed = meta.get("changed")
+        if int(meta.get("generation", 0)) != generation or not isinstance(changed, str) or changed == "*":
+            return None
+        return set(changed.split("\n")) - {""}
+
+    def collection_id(self) -> str:
+        """Changes when the collection is dropped and made again, whatever its generation counter says."""
+        return str(self.collection().id)
+
+    def ids_by_document(self) -> dict[str, set[str]]:
+        """Every chunk id, per document, without reading any metadata (0.3 s at 51,000 chunks).
+
+        Chunk ids are ``<doc_id>:<hash of the text>`` (``Chunk.make_id``).
+        """
+        col, out, offset = self.collection(), {}, 0
+        while True:
+            ids = col.get(include=[], limit=PAGE_SIZE * 4, offset=offset)["ids"]
+            for chunk_id in ids:
+                out.setdefault(chunk_id.rsplit(":", 1)[0], set()).add(chunk_id)
+            if len(ids) < PAGE_SIZE * 4:
+                return out
+            offset += PAGE_SIZE * 4
 
     def generation(self) -> int:
         """A counter that changes whenever an ingest changed the index."""
@@ -189,6 +225,7 @@ class Store:
     def write(self, chunks: list[Chunk], vectors: dict[str, list[float]], batch: int = 1000) -> None:
         """Upsert chunks with their vectors."""
         col = self.collection(create=True)
+        self._touched.update(c.doc_id for c in chunks)
         for i in range(0, len(chunks), batch):
             part = chunks[i:i + batch]
             col.upsert(ids=[c.chunk_id for c in part], embeddings=[vectors[c.chunk_id] for c in part],
@@ -197,6 +234,7 @@ class Store:
     def delete(self, chunk_ids: Iterable[str]) -> None:
         """Remove chunks by id."""
         ids = list(chunk_ids)
+        self._touched.update(i.rsplit(":", 1)[0] for i in ids)
         for i in range(0, len(ids), PAGE_SIZE):
             self.collection().delete(ids=ids[i:i + PAGE_SIZE])
 

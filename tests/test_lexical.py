@@ -130,3 +130,17 @@ def test_asking_an_index_built_with_other_model_settings_is_a_clear_error(small)
     other = Pipeline(small.settings.model_copy(update={"embedding_precision": "int8"}), small.embedder)
     with pytest.raises(DossierError, match="dossier ingest"):
         other.ask("When was the lamp converted?")
+
+
+def test_a_new_title_with_the_same_text_reaches_the_index_through_the_store_s_change_record(small):
+    from app.pipeline import Pipeline
+
+    small.ingest()
+    reader = Pipeline(small.settings, small.embedder)  # another process, say the server
+    assert reader.retriever.lexical.chunks
+    page = small.settings.corpus_dir / "lighthouse.md"
+    page.write_text(page.read_text().replace("title: The Harbor Lighthouse Report", "title: The Harbour Beacon"))
+    small.ingest()  # same chunk ids: only the document's metadata changed
+    assert small.store.changed_documents(small.store.generation()) == {"lighthouse"}
+    titles = {c.meta["title"] for c in reader.retriever.lexical.chunks if c.doc_id == "lighthouse"}
+    assert titles == {"The Harbour Beacon"} and stem("beacon") in reader.retriever.lexical.all_stems
