@@ -72,6 +72,7 @@ def ingest() -> dict:
         embedded += report.chunks_embedded
         seconds += report.seconds
         print(f"  ingest {name}: {report.summary()}", file=sys.stderr)
+    recheck = None if embedded else seconds
     if embedded and not RECORD.exists():
         texts = [c.text for c in pipeline.store.chunks()]
         tokens = pipeline.embedder.count_tokens(texts)
@@ -83,7 +84,7 @@ def ingest() -> dict:
                                       "ingest_tokens_per_s": tokens / seconds, "raw_tokens_per_s": raw,
                                       "date": time.strftime("%Y-%m-%d"), "backend": pipeline.settings.embedding_backend,
                                       "precision": pipeline.settings.embedding_precision}, indent=2))
-    return json.loads(RECORD.read_text())
+    return {**json.loads(RECORD.read_text()), "recheck_s": recheck}
 
 
 def part_ask(chroma_url: str = "") -> dict:
@@ -178,26 +179,35 @@ def serve_first_answer() -> float:
     import httpx
 
     port = 7950 + os.getpid() % 40
-    env = {**os.environ, "DOSSIER_INDEX_DIR": str(INDEX), "DOSSIER_CORPUS_DIR": str(CORPUS),
+    # Serve re-reads its corpus folder at start. The index was built folder by folder (so a killed
+    # first ingest keeps what it finished), and ids are relative to the folder ingested, so serve
+    # is given an empty corpus folder; the time to re-check the 1,700 files is the "re-ingest" row.
+    empty = SCALE / "empty-corpus"
+    empty.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DOSSIER_INDEX_DIR": str(INDEX), "DOSSIER_CORPUS_DIR": str(empty),
            "DOSSIER_UPLOAD_DIR": str(SCALE / "uploads"), "DOSSIER_PORT": str(port),
            **{f"DOSSIER_{k.upper()}": v for k, v in FAST.items()}}
     env.pop("DOSSIER_CHROMA_URL", None)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = SCALE / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, cwd=ROOT,
+                                stdout=out, stderr=subprocess.STDOUT)
+    first = float("nan")
     try:
-        while time.perf_counter() - t0 < 300:
+        while time.perf_counter() - t0 < 600:
             try:
                 r = httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": "What is a list comprehension?"},
                                timeout=30)
                 if r.status_code == 200:
-                    return time.perf_counter() - t0
+                    first = time.perf_counter() - t0
+                    break
             except httpx.HTTPError:
                 time.sleep(0.3)
-        return float("nan")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    return first
 
 
 def size_mb(path: Path) -> float:
@@ -223,9 +233,11 @@ def main() -> None:
         ("corpus", f"{ask['chunks']:,} chunks, {first['tokens']:,} tokens (python3.11-doc, postgresql-doc-15)", ""),
         ("first ingest", f"{first['ingest_tokens_per_s']:.0f} tokens/s vs raw model {first['raw_tokens_per_s']:.0f} "
                          f"({first['ingest_tokens_per_s'] / first['raw_tokens_per_s']:.0%}), "
-                         f"{first['seconds'] / 60:.1f} min, {first['backend']} {first['precision']}, {first['date']}", ""),
+                         f"{first['seconds'] / 60:.1f} min, {first['backend']} {first['precision']}, "
+                         f"{first['date']}", ""),
         ("index size on disk", f"{size_mb(INDEX):.0f} MB", ""),
-        ("serve start to first answer", f"{start:.1f} s", "< 20 s"),
+        ("re-ingest, nothing changed (1,700 files)", f"{first['recheck_s'] or float('nan'):.0f} s", ""),
+        ("serve start to first answer (no corpus re-check)", f"{start:.1f} s", "< 20 s"),
         ("open index / first answer (in process)", f"{ask['open_s']:.1f} s / {ask['first_answer_s']:.1f} s", ""),
         ("ask, first pass over the questions", f"p50 {ask['cold_p50_ms']:.0f} ms, p95 {ask['cold_p95_ms']:.0f} ms", ""),
         ("warm ask (second pass)", f"p50 {ask['p50_ms']:.0f} ms, p95 {ask['p95_ms']:.0f} ms", "p95 < 150 ms"),
