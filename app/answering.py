@@ -84,9 +84,12 @@ def _unit(vectors) -> np.ndarray:
     return arr / np.maximum(np.linalg.norm(arr, axis=-1, keepdims=True), 1e-9)
 
 
-def _said_before(stems: frozenset, said: frozenset) -> bool:
-    """Whether most of a sentence's words are in what the assistant said (it may have paraphrased)."""
-    return bool(stems) and len(stems & said) / len(stems) >= SAID_SHARE
+def _given(cand: "Candidate", query: Query) -> bool:
+    """Whether the assistant already gave this sentence, verbatim or paraphrased (most of its words)."""
+    if not query.said:
+        return False
+    stems = cand.stems
+    return cand.text in query.said or (bool(stems) and len(stems & query.said_stems) / len(stems) >= SAID_SHARE)
 
 
 def candidate_words(text: str) -> list[str]:
@@ -131,8 +134,8 @@ class Answerer:
         if query.intent != "content":
             return overview.respond(query, hits, chunks, self)
         cands = self.candidates(hits)
-        if query.more and query.said:  # "what else ...": what was already given is no answer
-            cands = [c for c in cands if not (c.text in query.said or _said_before(c.stems, query.said_stems))]
+        if query.more:  # "what else ...": what was already given is no answer
+            cands = [c for c in cands if not _given(c, query)]
         if not cands:
             return self.abstain(query, hits, cands, None)
         self._features(cands, query, query_vector, lexical.previous)
@@ -251,7 +254,7 @@ class Answerer:
                           + W_CONTEXT * cand.context + w_cue * has_cue)
             if phrases and any(p in cand.text.lower() for p in phrases):
                 cand.score += W_PHRASE
-            if query.said and (cand.text in query.said or _said_before(cand.stems, query.said_stems)):
+            if _given(cand, query):
                 cand.score *= REPEAT_PENALTY
             cand.named = named[chunk.chunk_id]  # decides, but doesn't rank: a name may be a page away
             if not cand.typed:

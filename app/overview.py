@@ -52,8 +52,25 @@ def pretty_date(iso: str) -> str:
     return f"{d:%B} {d.day}, {d.year}"
 
 
-def documents(chunks: list[Chunk], answerer) -> list[Doc]:
-    """The indexed documents, each with its distinct sentences in order."""
+_SPLIT: tuple[list, list] = ([], [])  # (chunk list, its documents): kept until the index changes
+
+
+def documents(chunks: list[Chunk]) -> list[Doc]:
+    """The indexed documents, each with its distinct sentences in order.
+
+    Splitting every chunk took seconds at 50,000 chunks, once per document question; the lexical
+    index hands out the same chunk list until it changes, so the split is kept for that list.
+    """
+    global _SPLIT
+    cached_chunks, cached_docs = _SPLIT
+    if cached_chunks is chunks and cached_docs:
+        return cached_docs
+    docs = _split(chunks)
+    _SPLIT = (chunks, docs)
+    return docs
+
+
+def _split(chunks: list[Chunk]) -> list[Doc]:
     from app.answering import Candidate  # the answerer's own record; imported late to avoid a cycle
 
     by_doc: dict[str, list[Chunk]] = {}
@@ -141,7 +158,7 @@ def _find(doc: Doc, pattern: re.Pattern | None, text: str = ""):
 
 def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Answer:
     """The answer to a question about the documents, or to small talk and requests for help."""
-    docs = documents(chunks, answerer)
+    docs = documents(chunks)
     if query.intent in ("smalltalk", "help") or not docs:
         return _greeting(query, docs, hits)
     chosen_docs = _pick(query, docs, hits)
@@ -205,7 +222,7 @@ def add_publication_date(answer: Answer, chosen: list, chunks: list[Chunk], answ
     when = pretty_date(meta.get("published", ""))
     if not when:
         return
-    doc = next((d for d in documents(chunks, answerer) if d.doc_id == first.hit.chunk.doc_id), None)
+    doc = next((d for d in documents(chunks) if d.doc_id == first.hit.chunk.doc_id), None)
     dated = _find(doc, re.compile(re.escape(meta["published"][:4]))) if doc else None
     if dated is None:
         return
