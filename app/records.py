@@ -1,4 +1,4 @@
-"""Typed records that the stages hand each other: Document, Chunk, Hit, Citation, Answer."""
+"""Typed records that the stages hand each other: Document, Chunk, Hit, Citation, Answer, Event."""
 
 from __future__ import annotations
 
@@ -108,6 +108,30 @@ class Citation:
         """The public JSON shape used by the CLI, the API and the eval runner."""
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data) -> Citation:
+        """A citation from its JSON shape, field by field and type by type; a ValueError otherwise.
+
+        Meant for records that come back from outside (a browser's saved conversation), so no
+        field is trusted to be what it claims.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("a citation must be an object")
+        values = {}
+        for name, kind in CITATION_FIELDS.items():
+            value = data.get(name)
+            if name == "page" and value is None:
+                values[name] = None
+            elif type(value) is not kind:  # type(): a bool is not accepted as an int
+                raise ValueError(f"citation field '{name}' must be {kind.__name__}")
+            else:
+                values[name] = value
+        return cls(**values)
+
+
+CITATION_FIELDS = {"marker": int, "chunk_id": str, "doc_id": str, "title": str, "publisher": str, "published": str,
+                   "url": str, "doc_type": str, "page": int, "text": str, "start": int, "end": int, "sentence": str}
+
 
 @dataclass
 class Answer:
@@ -135,3 +159,40 @@ class Answer:
             "near_misses": [c.to_json() for c in self.near_misses],
             "latency_ms": round(self.latency_ms, 1),
         }
+
+    @classmethod
+    def from_json(cls, data) -> Answer:
+        """An answer from ``to_json``'s shape (plus an optional ``composed`` flag); a ValueError otherwise."""
+        if not isinstance(data, dict):
+            raise ValueError("an answer must be an object")
+        for name in ("question", "standalone_query", "answer"):
+            if not isinstance(data.get(name), str):
+                raise ValueError(f"answer field '{name}' must be a string")
+        for name in ("abstained", "composed"):
+            if not isinstance(data.get(name, False if name == "composed" else None), bool):  # only 'composed' may be left out
+                raise ValueError(f"answer field '{name}' must be true or false")
+        lists = {}
+        for name in ("citations", "near_misses"):
+            if not isinstance(data.get(name, []), list):
+                raise ValueError(f"answer field '{name}' must be a list")
+            lists[name] = [Citation.from_json(c) for c in data.get(name, [])]
+        return cls(data["question"], data["standalone_query"], data["answer"], data["abstained"],
+                   composed=data.get("composed", False), **lists)
+
+
+@dataclass
+class Event:
+    """One dated event of the timeline: a sentence of a document and the date it states or implies."""
+
+    date: str  # ISO text cut to its precision: "2021-12-10", "2019-10", "2018"
+    precision: str  # day, week, month, season or year
+    label: str  # for display: "10 Dec 2021", "Oct 2019", "2018"
+    inferred: bool  # resolved from the document's publication date, not stated in full
+    how: str  # how it was inferred ("" when stated)
+    phrase: str  # the words the date was read from ("on Friday", "in 2019")
+    sentence: str  # the sentence, verbatim
+    citation: Citation  # where it is: the passage, its document, the sentence's offsets
+
+    def to_json(self) -> dict:
+        """The record printed by ``dossier timeline --json`` and returned by ``GET /api/timeline``."""
+        return asdict(self)
