@@ -14,10 +14,11 @@ from app.chunking import split_sentences
 from app.embeddings import Embedder
 from app.limits import Budget, check_history, check_question
 from app.query import analyze
-from app.records import Answer
+from app.records import Answer, Event
 from app.retrieval import Retriever
 from app.settings import Settings
 from app.store import Store
+from app.timeline import timeline
 
 # Corpora up to this many chunks get every sentence vector cached at start (about 2,000 sentences,
 # a few seconds); larger ones warm up as questions come, so a 50,000-chunk server is not kept from answering.
@@ -69,6 +70,10 @@ class Pipeline:
                 paths.append(self.settings.upload_dir)
         paths = [Path(p) for p in paths]
         return ingesting.run(paths, self.settings, self.store, self.embedder, progress, prune, locked)
+
+    def timeline(self) -> list[Event]:
+        """The dated events the indexed documents state, in date order (worked out once per index version)."""
+        return timeline(self.retriever.lexical.chunks)
 
     def stats(self) -> dict:
         """Documents, chunks, model and location of the index."""
