@@ -1,4 +1,4 @@
-"""The HTTP API: POST /api/ask and GET /api/health, with login, a bounded queue and a time budget."""
+"""The HTTP API: POST /api/ask, GET /api/health and GET /api/timeline, with login, a bounded queue and a time budget."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _error(status: int, message: str, retry_after: int | None = None) -> JSONRes
 
 
 def api_routes(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
-    """POST /api/ask and GET /api/health."""
+    """POST /api/ask, GET /api/health and GET /api/timeline."""
     busy = app.state.busy = Busy(settings.concurrency, settings.queue_size)
     logins: LoginThrottle = app.state.logins
     login = settings.login()
@@ -120,7 +120,7 @@ def api_routes(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
         return answer.to_json()
 
     # Without these, a wrong method falls through to the page mounted at "/" and gets its 404.
-    for path, allowed in (("/api/ask", "POST"), ("/api/health", "GET")):
+    for path, allowed in (("/api/ask", "POST"), ("/api/health", "GET"), ("/api/timeline", "GET")):
         app.add_api_route(path, _wrong_method(allowed), methods=sorted(WRONG_METHODS - {allowed}),
                           include_in_schema=False)
 
@@ -134,6 +134,16 @@ def api_routes(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
             return _error(503, str(err))
         return {"status": "ok", "documents": stats["document_count"], "chunks": stats["chunk_count"],
                 "model": stats["model"], "index": stats["index"], "questions_in_flight": busy.in_flight}
+
+    @app.get("/api/timeline")
+    def timeline(request: Request):
+        if (denied := refused(request)) is not None:
+            return denied
+        try:
+            events = pipeline.timeline()
+        except DossierError as err:  # no index yet, or one built with other settings
+            return _error(503, str(err))
+        return {"count": len(events), "events": [e.to_json() for e in events]}
 
 
 async def _run_watched(request: Request, budget: Budget, fn, *args):

@@ -1,4 +1,4 @@
-"""The ``dossier`` command: ingest, ask, stats, serve, eval. Thin over the pipeline."""
+"""The ``dossier`` command: ingest, ask, stats, timeline, serve, eval. Thin over the pipeline."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ COMMANDS = {
             'examples:\n  dossier ask "why was SenseTime banned?"\n'
             '  dossier ask "What positions do they hold?" --history chat.json --json'),
     "stats": ("Show the documents and chunks in the index.", "example:\n  dossier stats --json"),
+    "timeline": ("List the dated events the documents state, in date order, each with its cited sentence.",
+                 "examples:\n  dossier timeline\n  dossier timeline --json   # dates, how each was inferred, citations"),
     "serve": ("Serve the chat page and the HTTP API.",
               "example:\n  dossier serve --port 7860   # then open http://127.0.0.1:7860"),
     "eval": ("Run a dataset of grounded Q&A pairs and write a report.",
@@ -49,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd["ask"].add_argument("--history", type=Path,
                             help='JSON file: [{"role": "user"|"assistant", "content": "..."}, ...]')
     cmd["stats"].add_argument("--json", action="store_true", help="print JSON")
+    cmd["timeline"].add_argument("--json", action="store_true", help="print the events as JSON")
     cmd["serve"].add_argument("--host", help="address to bind (default 127.0.0.1)")
     cmd["serve"].add_argument("--port", type=int, help="port (default 7860)")
     cmd["eval"].add_argument("--dataset", type=Path, default=Path("evals/test.jsonl"), help="JSONL dataset")
@@ -105,6 +108,11 @@ def run(argv: list[str] | None = None) -> int:
     if args.command == "ask":
         answer = pipeline.ask(args.question, _history(args.history, settings))
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) if args.json else render.text(answer))
+        return 0
+    if args.command == "timeline":
+        events = pipeline.timeline()
+        print(json.dumps([e.to_json() for e in events], ensure_ascii=False, indent=2) if args.json
+              else render.timeline_text(events))
         return 0
     stats = pipeline.stats()
     if args.json:

@@ -12,7 +12,7 @@ import textwrap
 from app.chunking import split_sentences
 from app.injection import is_instruction
 from app.overview import pretty_date
-from app.records import Answer, Citation
+from app.records import Answer, Citation, Event
 
 FLAG_NOTE = "Addressed to an AI assistant: shown as written, never used as an answer"
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~$])")  # inline Markdown syntax
@@ -162,3 +162,43 @@ def markdown(turns: list[tuple[str, Answer]]) -> str:
             out += [f"- {label} {title}, {_where(c)}", f"  > {quote}"]
         out.append("")
     return "\n".join(out)
+
+
+def timeline_text(events: list[Event]) -> str:
+    """The timeline as terminal text: date, the sentence, its source, and how an inferred date was found."""
+    if not events:
+        return "No dated events: the indexed documents state no dates (or the index is empty)."
+    lines = []
+    for e in events:
+        lines.append(f"{e.label}{' (inferred)' if e.inferred else ''}")
+        lines.append(textwrap.fill(f"“{e.sentence}”", 96, initial_indent="    ", subsequent_indent="    "))
+        lines.append(f"    {e.citation.title} ({_where(e.citation)})")
+        if e.inferred:
+            lines.append(f"    date inferred: {e.how}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def timeline_html(events: list[Event]) -> str:
+    """The Timeline tab: one folded entry per event, oldest first; opening one shows its passage."""
+    if not events:
+        return '<div class="timeline-empty">No dated events yet: the documents in the index state no dates.</div>'
+    docs = len({e.citation.doc_id for e in events})
+    items = []
+    for e in events:
+        c = e.citation
+        link = (f' · <a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">original</a>'
+                if c.url.startswith(("http://", "https://")) else "")
+        inferred = (f' <span class="tl-inferred" title="{html.escape(e.how)}">inferred from publication date</span>'
+                    if e.inferred else "")
+        how = f'<div class="tl-how">Date inferred: {html.escape(e.how)}</div>' if e.inferred else ""
+        items.append(
+            f'<li class="tl-event" data-date="{html.escape(e.date)}"><details><summary>'
+            f'<span class="tl-date">{html.escape(e.label)}</span>{inferred} '
+            f'<span class="tl-sentence">{html.escape(e.sentence)}</span> '
+            f'<span class="tl-source">— {html.escape(c.title or c.doc_id)}</span></summary>'
+            f'<div class="tl-passage"><div class="src-meta">{html.escape(_where(c))}{link}</div>{how}'
+            f'<blockquote>{_passage(c)}</blockquote></div></details></li>')
+    note = (f'<p class="tl-note">{len(events)} dated event{"s" * (len(events) != 1)} from {docs} '
+            f'document{"s" * (docs != 1)}, oldest first. Open an event to read its passage.</p>')
+    return f'<div class="timeline">{note}<ol class="tl-list">{"".join(items)}</ol></div>'

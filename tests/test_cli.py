@@ -83,9 +83,22 @@ def test_stats_reports_documents_chunks_model_and_location(env, capsys, real):
 
 
 def test_every_command_help_shows_an_example(capsys):
-    for command in ("ingest", "ask", "stats", "serve", "eval"):
+    for command in ("ingest", "ask", "stats", "timeline", "serve", "eval"):
         code, out, _ = run(capsys, command, "--help")
         assert code == 0 and "example" in out and "dossier " + command in out.replace("\n", " ")
+
+
+def test_timeline_json_lists_dated_events_in_order_with_their_citations(env, capsys):
+    code, out, _ = run(capsys, "timeline", "--json")
+    events = json.loads(out)
+    assert code == 0 and [e["date"] for e in events] == sorted(e["date"] for e in events)
+    assert set(events[0]) == {"date", "precision", "label", "inferred", "how", "phrase", "sentence", "citation"}
+    friday = next(e for e in events if e["sentence"].startswith("The Biden administration on Friday banned"))
+    assert (friday["date"], friday["inferred"], friday["citation"]["published"]) == ("2021-12-10", True, "2021-12-10")
+    assert friday["citation"]["sentence"] == friday["sentence"] in friday["citation"]["text"]
+    code, out, _ = run(capsys, "timeline")
+    assert code == 0 and "2018\n    “In 2018, several U.S. venture capital funds" in out
+    assert "10 Dec 2021 (inferred)" in out and "date inferred: “on Friday”" in out
 
 
 def test_ingest_reports_skipped_files_and_exits_2(monkeypatch, capsys, tmp_path):

@@ -102,11 +102,22 @@ def test_api_and_gradio_client_resolve_a_follow_up_with_multi_part_history(serve
 
 @pytest.mark.parametrize("method, path, allowed", [
     ("GET", "/api/ask", "POST"), ("PUT", "/api/ask", "POST"), ("DELETE", "/api/ask", "POST"),
-    ("POST", "/api/health", "GET"),
+    ("POST", "/api/health", "GET"), ("POST", "/api/timeline", "GET"),
 ])
 def test_a_wrong_method_is_a_405_naming_the_allowed_one(server, method, path, allowed):
     r = httpx.request(method, server["url"] + path, timeout=30)
     assert r.status_code == 405 and r.headers["allow"] == allowed and allowed in r.json()["error"]
+
+
+def test_timeline_returns_the_dated_events_in_date_order(server):
+    r = httpx.get(server["url"] + "/api/timeline", timeout=30)
+    assert r.status_code == 200
+    body = r.json()
+    events = body["events"]
+    assert body["count"] == len(events) and [e["date"] for e in events] == sorted(e["date"] for e in events)
+    entity = next(e for e in events if "began raising alarms about the company in 2019" in e["sentence"])
+    assert (entity["date"], entity["precision"], entity["inferred"], entity["label"]) == ("2019", "year", False, "2019")
+    assert entity["citation"]["url"].startswith("https://www.washingtonpost.com/")
 
 
 def test_user_errors_through_gradio_client_leave_no_traceback_in_the_log(server):
