@@ -36,6 +36,23 @@ a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 #sources .closest { text-decoration: underline dotted; }
 #sources .flagged { background: #fee2e2; color: #1f2937; }
 #sources .flagged::before { content: "⚠ addressed to an AI, never used as an answer: "; font-size: .8em; font-weight: 600; }
+#timeline .tl-list { list-style: none; padding: 0; margin: .3em 0; }
+#timeline .tl-event { border-left: 3px solid #9ca3af; padding: .15em 0 .15em .7em; margin: 0 0 .5em; }
+#timeline summary { cursor: pointer; }
+#timeline .tl-date { font-weight: 700; font-variant-numeric: tabular-nums; margin-right: .3em; }
+#timeline .tl-inferred { font-size: .8em; border: 1px solid currentColor; border-radius: 4px; padding: 0 .3em; color: #92400e; }
+.dark #timeline .tl-inferred { color: #fcd34d; }
+#timeline .tl-source, #timeline .tl-note, #timeline .tl-how, #timeline .src-meta { color: #4b5563; font-size: .9em; }
+.dark #timeline .tl-source { color: #d1d5db; }
+.dark #timeline .tl-note { color: #d1d5db; }
+.dark #timeline .tl-how { color: #d1d5db; }
+.dark #timeline .src-meta { color: #d1d5db; }
+#timeline a { color: #1d4ed8; }
+.dark #timeline a { color: #93c5fd; }
+#timeline .tl-passage { margin: .4em 0 .2em; }
+#timeline blockquote { margin: .3em 0 0; font-size: .92em; white-space: pre-line; }
+#timeline mark { background: #fde68a; color: #1f2937; }
+#timeline .flagged { background: #fee2e2; color: #1f2937; }
 """
 
 # Markers live in chat bubbles, sources in another component: one delegated listener links them.

@@ -90,6 +90,13 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         return ("", _chat(turns), turns, render.sources_html(turns), render.markdown(turns),
                 gr.update(interactive=True))
 
+    def events() -> str:
+        # Worked out once per index version (timeline.py), so opening the tab after an upload is cheap.
+        try:
+            return render.timeline_html(pipeline.timeline())
+        except DossierError as err:
+            return f'<div class="timeline-empty">{html.escape(str(err))}</div>'
+
     def indexed() -> list[dict]:
         try:
             return pipeline.stats()["documents"]
@@ -150,6 +157,9 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
             # The export is made with each answer and saved by the browser (page.DOWNLOAD): one
             # click, no file written on the server.
             exported = gr.Textbox(visible=False)
+        with gr.Tab("Timeline", elem_id="timeline-tab") as timeline_tab:
+            # A function: made again on every page load, and on opening the tab (after an upload).
+            timeline = gr.HTML(events, elem_id="timeline")
         with gr.Tab("Corpus"):
             table = gr.Dataframe(headers=["title", "publisher", "date", "type", "chunks"], value=documents,
                                  interactive=False, label="Documents in the index")
@@ -167,6 +177,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                     [chat, turns, sources, exported, export_btn], api_visibility="private")
         export_btn.click(None, exported, None, js=page.DOWNLOAD, api_visibility="private")
         file.upload(upload, file, [status, table, file, about], api_visibility="private")
+        timeline_tab.select(events, None, timeline, api_visibility="private")
 
         @gr.api(api_name="ask")
         def ask_api(question: str, history: list | None = None) -> dict:

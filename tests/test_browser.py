@@ -300,3 +300,52 @@ def test_markup_in_a_document_renders_as_text_and_never_runs(page, tmp_path):
     ask(page, "Which sentence holds the payload?")
     assert '<script>alert("xss")</script>' in page.locator("#sources").inner_text()
     assert page.dialogs == []
+
+
+def open_timeline(page, server, **options):
+    """A fresh page on the Timeline tab: its events are the index's as the page loaded."""
+    timeline = open_page(page.context.browser, server, **options)
+    timeline.get_by_role("tab", name="Timeline").click()
+    timeline.locator("#timeline .tl-event").first.wait_for(timeout=30000)
+    return timeline
+
+
+def test_the_timeline_lists_events_in_date_order_and_opens_their_passage(page, server):
+    timeline = open_timeline(page, server)
+    events = timeline.locator("#timeline .tl-event")
+    dates = events.evaluate_all("els => els.map(e => e.dataset.date)")
+    assert dates == sorted(dates)
+    sentences = timeline.locator("#timeline .tl-sentence").all_inner_texts()
+    invest = next(i for i, s in enumerate(sentences) if s.startswith("In 2018, several U.S. venture capital funds"))
+    entity = next(i for i, s in enumerate(sentences) if "began raising alarms about the company in 2019" in s)
+    ban = next(i for i, s in enumerate(sentences) if s.startswith("The Biden administration on Friday banned"))
+    assert invest < entity < ban
+    event = events.nth(ban)
+    assert event.locator(".tl-date").inner_text() == "10 Dec 2021"
+    assert event.locator(".tl-inferred").inner_text() == "inferred from publication date"
+    assert events.nth(invest).locator(".tl-inferred").count() == 0  # "In 2018" is stated
+    passage = event.locator(".tl-passage")
+    assert not passage.is_visible()
+    event.locator("summary").click()
+    passage.wait_for(state="visible", timeout=5000)
+    assert passage.locator("mark").inner_text().startswith("The Biden administration on Friday banned")
+    assert "“on Friday”: the Friday on or before the publication date (10 Dec 2021)" in passage.inner_text()
+    assert passage.locator("a").get_attribute("href").startswith("https://www.washingtonpost.com/")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    timeline.screenshot(path=str(SCREENSHOTS / "timeline.png"), full_page=True)
+    timeline.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_timeline_is_readable_in_both_colour_schemes(page, server, scheme):
+    timeline = open_timeline(page, server, color_scheme=scheme)
+    event = timeline.locator("#timeline .tl-event:has(.tl-inferred)").first
+    event.locator("summary").click()
+    event.locator(".tl-passage mark").wait_for(timeout=5000)
+    checked = {"date": ".tl-date", "inferred mark": ".tl-inferred", "sentence": ".tl-sentence",
+               "source": ".tl-source", "highlighted sentence": ".tl-passage mark", "how": ".tl-how",
+               "'original' link": ".tl-passage .src-meta a"}
+    ratios = {name: event.locator(selector).first.evaluate(CONTRAST) for name, selector in checked.items()}
+    ratios["note"] = timeline.locator("#timeline .tl-note").evaluate(CONTRAST)
+    timeline.close()
+    assert {name: r for name, r in ratios.items() if r < 4.5} == {}, ratios
