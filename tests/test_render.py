@@ -64,3 +64,19 @@ def test_the_corpus_intro_names_count_publishers_dates_and_titles():
     assert many.endswith("“A”, “B”, “memo”, “C” and 2 more documents (the Corpus tab lists them all).")
     assert "Corpus" in render.corpus_intro([]) and "empty" in render.corpus_intro([])
     assert render.corpus_intro([doc("<b>x</b>")]) == "**In the index:** 1 document: “&lt;b&gt;x&lt;/b&gt;”."
+
+
+def test_the_timeline_is_escaped_and_each_event_folds_out_to_its_highlighted_passage():
+    from app.records import Event
+
+    stated = Event("2019", "year", "2019", False, "", "in 2019", citation().sentence, citation())
+    friday = Event("2020-01-03", "day", "3 Jan 2020", True, "“on Friday”: the Friday <i>before</i>", "on Friday",
+                   "Plain sentence.", citation(2, sentence="Plain sentence.", text="Plain sentence. More."))
+    page = render.timeline_html([stated, friday])
+    assert "<script>" not in page and "<img" not in page and "<b>title" not in page and "<i>" not in page
+    assert "javascript:" not in page and page.count("<details>") == 2
+    assert "<mark>The payload &lt;script&gt;" in page and "<mark>Plain sentence.</mark> More." in page
+    assert page.count("inferred from publication date") == 1 and "2 dated events from 1 document" in page
+    assert 'data-date="2019"' in page and page.index("2019") < page.index("3 Jan 2020")
+    assert "No dated events" in render.timeline_html([]) and "No dated events" in render.timeline_text([])
+    assert "3 Jan 2020 (inferred)" in render.timeline_text([friday])
