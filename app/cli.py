@@ -22,6 +22,8 @@ COMMANDS = {
             'examples:\n  dossier ask "why was SenseTime banned?"\n'
             '  dossier ask "What positions do they hold?" --history chat.json --json'),
     "stats": ("Show the documents and chunks in the index.", "example:\n  dossier stats --json"),
+    "remove": ("Remove an uploaded document (and its file) from the index; corpus documents are refused.",
+               "example:\n  dossier remove canal-history   # the id that `dossier stats` lists"),
     "timeline": ("List the dated events the documents state, in date order, each with its cited sentence.",
                  "examples:\n  dossier timeline\n  dossier timeline --json   # dates, how each was inferred, citations"),
     "serve": ("Serve the chat page and the HTTP API.",
@@ -51,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd["ask"].add_argument("--history", type=Path,
                             help='JSON file: [{"role": "user"|"assistant", "content": "..."}, ...]')
     cmd["stats"].add_argument("--json", action="store_true", help="print JSON")
+    cmd["remove"].add_argument("doc_id", metavar="DOC_ID", help="the document's id, as `dossier stats` lists it")
     cmd["timeline"].add_argument("--json", action="store_true", help="print the events as JSON")
     cmd["serve"].add_argument("--host", help="address to bind (default 127.0.0.1)")
     cmd["serve"].add_argument("--port", type=int, help="port (default 7860)")
@@ -113,6 +116,13 @@ def run(argv: list[str] | None = None) -> int:
         events = pipeline.timeline()
         print(json.dumps([e.to_json() for e in events], ensure_ascii=False, indent=2) if args.json
               else render.timeline_text(events))
+        return 0
+    if args.command == "remove":
+        from app.removal import remove
+
+        done = remove(pipeline, args.doc_id)
+        print(f"removed {done.doc_id} ({done.title}): {done.chunks} chunks"
+              + (f"; deleted {done.deleted_file}" if done.deleted_file else ""))
         return 0
     stats = pipeline.stats()
     if args.json:

@@ -53,6 +53,27 @@ a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 #timeline blockquote { margin: .3em 0 0; font-size: .92em; white-space: pre-line; }
 #timeline mark { background: #fde68a; color: #1f2937; }
 #timeline .flagged { background: #fee2e2; color: #1f2937; }
+#chat .inline-sources { display: none; }
+#chat .inline-sources summary { cursor: pointer; font-size: .9em; font-weight: 600; }
+#chat .inline-sources .source { border: 1px solid #e5e7eb; border-radius: 8px; padding: .4em .6em; margin: .4em 0; }
+#chat .inline-sources .source.active { outline: 3px solid #2563eb; outline-offset: -3px; }
+#chat .inline-sources .src-title { font-weight: 600; }
+#chat .inline-sources .src-meta { font-size: .85em; color: #4b5563; }
+.dark #chat .inline-sources .src-meta { color: #d1d5db; }
+#chat .inline-sources a { color: #1d4ed8; }
+.dark #chat .inline-sources a { color: #93c5fd; }
+#chat .inline-sources blockquote { margin: .3em 0 0; font-size: .92em; }
+#chat .inline-sources mark { background: #fde68a; color: #1f2937; }
+#chat .inline-sources .closest { text-decoration: underline dotted; }
+#chat .inline-sources .flagged { background: #fee2e2; color: #1f2937; }
+/* A phone: each answer's sources fold out under it (the side panel would sit below everything),
+   and the empty chat is short enough that the examples stay in view. */
+@media (max-width: 768px) {
+  #chat .inline-sources { display: block; margin-top: .5em; }
+  #sources { display: none !important; }
+  #chat { height: min(520px, 60vh) !important; }
+  #chat:not(:has([data-testid="user"])) { height: 200px !important; }
+}
 """
 
 # Markers live in chat bubbles, sources in another component: one delegated listener links them.
@@ -68,7 +89,21 @@ HEAD = """<script>
     }
     return null;
   };
+  // On a phone the bubble's own copy of the sources is shown (page.CSS): the passage opens there,
+  // under the answer, and only the chat scrolls the few lines to it.
+  const inline = (a, scroll) => {
+    const bubble = a.closest('#chat .message, #chat [data-testid="bot"]');
+    const fold = bubble && bubble.querySelector('details.inline-sources');
+    if (!fold || getComputedStyle(fold).display === 'none') return false;
+    const el = fold.querySelector(`[data-src="${(a.getAttribute('href') || '').slice(5)}"]`);
+    if (!el) return false;
+    fold.querySelectorAll('.source.active').forEach(e => e.classList.remove('active'));
+    el.classList.add('active');
+    if (scroll) { fold.open = true; el.scrollIntoView({behavior: 'smooth', block: 'nearest'}); }
+    return true;
+  };
   const show = (a, scroll) => {
+    if (inline(a, scroll)) return;
     const id = (a.getAttribute('href') || '').slice(1);
     const el = document.getElementById(id);
     if (!el) return;
@@ -107,6 +142,13 @@ HEAD = """<script>
                                          attributeFilter: ['aria-label']});
 })();
 </script>"""
+
+# On a phone the conversations panel would cover the page: it starts folded there (its toggle opens it).
+FOLD_ON_PHONE = """() => {
+  if (!matchMedia('(max-width: 768px)').matches) return;
+  const panel = document.querySelector('#saved.open');
+  if (panel) panel.querySelector('.toggle-button').click();
+}"""
 
 # The conversation's Markdown (made with each answer) saved by the browser as a file.
 DOWNLOAD = """(markdown) => {

@@ -45,17 +45,28 @@ def text(answer: Answer) -> str:
 
 
 def chat_html(answer: Answer, turn: int) -> str:
-    """The chat bubble: escaped sentences, markers that link to the sources panel."""
+    """The chat bubble: escaped sentences, markers that link to the sources panel.
+
+    The bubble also holds its own sources, folded, which the page shows only on narrow screens
+    (page.CSS): there a tapped marker opens its passage under the answer instead of far below.
+    """
     head = ""
     if answer.standalone_query != answer.question:
         head = f'<div class="searched">Searched for: {html.escape(answer.standalone_query)}</div>'
     if answer.abstained:
-        return f'{head}<div class="abstain">{html.escape(answer.answer)}</div>'
-    if answer.composed or not answer.citations:
+        body = f'<div class="abstain">{html.escape(answer.answer)}</div>'
+    elif answer.composed or not answer.citations:
         # Small talk and metadata answers are composed text; their markers still link to sources.
         links = {f"[{c.marker}]": _marker_link(c, turn) for c in answer.citations}
-        return head + re.sub(r"\[\d+\]", lambda m: links.get(m.group(0), m.group(0)), html.escape(answer.answer))
-    return head + " ".join(f'{html.escape(c.sentence)} {_marker_link(c, turn)}' for c in answer.citations)
+        body = re.sub(r"\[\d+\]", lambda m: links.get(m.group(0), m.group(0)), html.escape(answer.answer))
+    else:
+        body = " ".join(f'{html.escape(c.sentence)} {_marker_link(c, turn)}' for c in answer.citations)
+    cited = answer.near_misses if answer.abstained else answer.citations
+    if not cited:
+        return head + body
+    label = "Closest passages (not an answer)" if answer.abstained else "Sources"
+    items = "".join(_source(c, turn, answer.abstained, inline=True) for c in cited)
+    return f'{head}{body}<details class="inline-sources"><summary>{label} ({len(cited)})</summary>{items}</details>'
 
 
 def _marker_link(c: Citation, turn: int) -> str:
@@ -120,6 +131,21 @@ def corpus_intro(docs: list[dict]) -> str:
     return f"{line}: {_listed(titles, 4, 'document')}{more}."
 
 
+def _source(c: Citation, turn: int, abstained: bool, inline: bool = False) -> str:
+    """One cited passage: title, where it comes from, the passage with its sentence marked.
+
+    The panel's copy has the id markers link to; the bubble's copy is found by ``data-src``.
+    """
+    link = (f' · <a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">original</a>'
+            if c.url.startswith(("http://", "https://")) else "")
+    marker = f"({c.marker})" if abstained else f"[{c.marker}]"
+    where = f'data-src="{turn}-{c.marker}"' if inline else f'id="src-{turn}-{c.marker}"'
+    return (f'<div class="source{" near" if abstained else ""}" {where}>'
+            f'<div class="src-title">{marker} {html.escape(c.title)}</div>'
+            f'<div class="src-meta">{html.escape(_where(c))}{link}</div>'
+            f'<blockquote>{_passage(c, support=not abstained)}</blockquote></div>')
+
+
 def sources_html(turns: list[tuple[str, Answer]]) -> str:
     """The sources panel: newest question first, each citation with its passage highlighted."""
     if not turns:
@@ -129,16 +155,7 @@ def sources_html(turns: list[tuple[str, Answer]]) -> str:
         question, answer = turns[turn - 1]
         cited = answer.near_misses if answer.abstained else answer.citations
         label = ("Closest passages — these do not answer the question" if answer.abstained else "Sources")
-        items = []
-        for c in cited:
-            link = (f' · <a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">original</a>'
-                    if c.url.startswith(("http://", "https://")) else "")
-            marker = f"({c.marker})" if answer.abstained else f"[{c.marker}]"
-            items.append(
-                f'<div class="source{" near" if answer.abstained else ""}" id="src-{turn}-{c.marker}">'
-                f'<div class="src-title">{marker} {html.escape(c.title)}</div>'
-                f'<div class="src-meta">{html.escape(_where(c))}{link}</div>'
-                f'<blockquote>{_passage(c, support=not answer.abstained)}</blockquote></div>')
+        items = [_source(c, turn, answer.abstained) for c in cited]
         blocks.append(f'<section class="turn"><h4>Q{turn}: {html.escape(question)}</h4>'
                       f'<div class="src-label">{label}</div>{"".join(items) or "<p>No passages.</p>"}</section>')
     return "".join(blocks)

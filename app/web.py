@@ -17,7 +17,7 @@ import gradio as gr
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-from app import page, render, uploads
+from app import page, removal, render, saved, uploads
 from app.api import api_routes
 from app.guards import BodyLimit, LoginGuard
 from app.limits import Budget, LoginThrottle, fit_history
@@ -34,6 +34,10 @@ _CACHE: Path | None = None  # this process's Gradio cache folder (see _gradio_ca
 SOURCES_HEIGHT = 640  # px; the sources panel scrolls on its own past this
 # Questions that fit any corpus (what is in this one is named above them, from the index).
 EXAMPLES = ["Summarize the documents", "Who wrote this?", "When was it published?", "What can you do?"]
+# Saved conversations live in the browser's local storage under this key. Gradio encrypts them with
+# a key that it sends to the page itself, so it protects nothing and is fixed: a random one (the
+# default) would make every saved list unreadable after a restart. What comes back is checked anyway.
+BROWSER_KEY, BROWSER_CIPHER = "dossier-conversations", "dossier-saved-conversations"
 def _history(turns: list) -> list[dict]:
     """The conversation so far, from the server's own record of it (never from the browser).
 
@@ -53,6 +57,12 @@ def _chat(turns: list) -> list[dict]:
         chat += [{"role": "user", "content": html.escape(question)},
                  {"role": "assistant", "content": render.chat_html(answer, turn)}]
     return chat
+
+
+def _shown(turns: list) -> tuple:
+    """What shows one conversation: bubbles, turns, sources panel, export text, export button."""
+    return (_chat(turns), turns, render.sources_html(turns), render.markdown(turns) if turns else "",
+            gr.update(interactive=bool(turns)))
 
 
 def _user_error(message: str) -> gr.Error:
@@ -90,6 +100,33 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         return ("", _chat(turns), turns, render.sources_html(turns), render.markdown(turns),
                 gr.update(interactive=True))
 
+    # Saved conversations: the server's copy (``conversations``) is read from the browser once per
+    # page load and checked there (saved.from_browser); every change is written back to the browser.
+    def listed(conversations, current):
+        return gr.update(choices=saved.choices(conversations), value=current)
+
+    def reopen(value):
+        conversations = saved.from_browser(value, settings)
+        return conversations, listed(conversations, None)
+
+    def remember(turns, current, conversations):
+        conversations, current = saved.save(conversations, current, turns, settings)
+        return current, conversations, saved.to_browser(conversations), listed(conversations, current)
+
+    def open_saved(conversation_id, conversations):
+        found = saved.find(conversations, conversation_id)
+        if found is None:
+            return (gr.skip(),) * 7
+        return (*_shown(list(found.turns)), found.id, found.title)
+
+    def rename(current, title, conversations):
+        conversations = saved.rename(conversations, current, title)
+        return conversations, saved.to_browser(conversations), listed(conversations, current)
+
+    def delete(current, conversations):
+        conversations = saved.delete(conversations, current)
+        return (*_shown([]), None, "", conversations, saved.to_browser(conversations), listed(conversations, None))
+
     def events() -> str:
         # Worked out once per index version (timeline.py), so opening the tab after an upload is cheap.
         try:
@@ -108,6 +145,32 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
 
     def intro():
         return render.corpus_intro(indexed())
+
+    def removable():
+        return gr.update(choices=[(f"{d['title'] or d['doc_id']} ({d['doc_id']})", d["doc_id"]) for d in indexed()],
+                         value=None)
+
+    # Removing asks first, naming what goes (removal.check); choosing another document withdraws the question.
+    def ask_removal(doc_id):
+        try:
+            title, uploaded = removal.check(pipeline, doc_id)
+        except DossierError as err:
+            return f"**Not removed.** {render.escape_markdown(str(err))}", gr.update(visible=False)
+        what = ("its uploaded file is deleted and its passages leave the index" if uploaded else
+                "its passages leave the index (its file, not an upload, is left where it is)")
+        return f"Remove **{render.escape_markdown(title)}**? {what}.", gr.update(visible=True)
+
+    def confirm_removal(doc_id):
+        try:
+            done = removal.remove(pipeline, doc_id)
+        except DossierError as err:
+            return f"**Not removed.** {render.escape_markdown(str(err))}", gr.update(visible=False), *(gr.skip(),) * 3
+        except Exception:
+            raise _unexpected("removing this document")
+        gone = " and its file was deleted." if done.deleted_file else "."
+        message = (f"Removed **{render.escape_markdown(done.title)}**: {done.chunks} passage"
+                   f"{'' if done.chunks == 1 else 's'} left the index{gone}")
+        return message, gr.update(visible=False), documents(), intro(), removable()
 
     def upload(file, progress=gr.Progress()):
         # The file box is emptied after every upload, good or bad, so the next one can be dropped in.
@@ -145,7 +208,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                     with gr.Row():
                         box = gr.Textbox(show_label=False, placeholder="Ask a question…", scale=5,
                                          max_length=settings.max_question_chars, elem_id="question")
-                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                        send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
                     # Right under the question box, so they stay in view beside the conversation.
                     with gr.Row():
                         clear = gr.Button("New conversation", size="sm", elem_id="new-conversation")
@@ -167,16 +230,44 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                                  f"up to {settings.max_upload_mb:g} MB)",
                            file_types=sorted(set(SUPPORTED)), elem_id="upload")
             status = gr.Markdown(elem_id="upload-status")
+            with gr.Row():
+                doomed = gr.Dropdown([], label="Remove an uploaded document",
+                                     scale=4, elem_id="remove-doc")
+                remove_btn = gr.Button("Remove…", scale=1, min_width=80, elem_id="remove")
+            with gr.Row(visible=False) as confirm_row:
+                confirm_btn = gr.Button("Yes, remove it", variant="primary", elem_id="remove-confirm")
+                cancel_btn = gr.Button("Cancel", elem_id="remove-cancel")
+            removal_status = gr.Markdown(elem_id="remove-status")
         for trigger in (box.submit, send.click):
             trigger(respond, [box, turns], [box, chat, turns, sources, exported, export_btn],
-                    api_visibility="private")
+                    api_visibility="private").success(
+                remember, [turns, current, conversations], [current, conversations, browser, listing],
+                api_visibility="private")
         # "New conversation" and the Chatbot's trash icon both start over: bubbles, sources,
         # question numbers and export together, so a cleared question is never exported.
         for trigger in (clear.click, chat.clear):
-            trigger(lambda: ([], [], render.sources_html([]), "", gr.update(interactive=False)), None,
-                    [chat, turns, sources, exported, export_btn], api_visibility="private")
+            # The old conversation stays in the saved list: it was saved with each answer.
+            trigger(lambda: (*_shown([]), None, gr.update(value=None), ""), None,
+                    [chat, turns, sources, exported, export_btn, current, listing, title], api_visibility="private")
+        ui.load(reopen, browser, [conversations, listing], api_visibility="private")
+        ui.load(None, js=page.FOLD_ON_PHONE)
+        listing.input(open_saved, [listing, conversations],
+                      [chat, turns, sources, exported, export_btn, current, title], api_visibility="private")
+        for trigger in (rename_btn.click, title.submit):
+            trigger(rename, [current, title, conversations], [conversations, browser, listing],
+                    api_visibility="private")
+        delete_btn.click(delete, [current, conversations],
+                         [chat, turns, sources, exported, export_btn, current, title, conversations, browser, listing],
+                         api_visibility="private")
         export_btn.click(None, exported, None, js=page.DOWNLOAD, api_visibility="private")
-        file.upload(upload, file, [status, table, file, about], api_visibility="private")
+        file.upload(upload, file, [status, table, file, about], api_visibility="private").then(
+            removable, None, doomed, api_visibility="private")
+        ui.load(removable, None, doomed, api_visibility="private")
+        remove_btn.click(ask_removal, doomed, [removal_status, confirm_row], api_visibility="private")
+        for trigger in (doomed.input, cancel_btn.click):
+            trigger(lambda: ("", gr.update(visible=False)), None, [removal_status, confirm_row], api_visibility="private")
+        confirm_btn.click(confirm_removal, doomed, [removal_status, confirm_row, table, about, doomed],
+                          api_visibility="private")
         timeline_tab.select(events, None, timeline, api_visibility="private")
 
         @gr.api(api_name="ask")

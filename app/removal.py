@@ -1,0 +1,59 @@
+"""Removing a document: an uploaded one goes with its file; a corpus one is refused.
+
+The corpus folder is ingested at every start, so a corpus document taken out of the index alone
+would come back at the next start: the user is told to delete its file instead (the next ingest
+then prunes it). An uploaded document's file is deleted from the upload folder, then its chunks
+from the index; BM25 follows, as the lexical index keeps in step with the store's generation. The
+file goes first so that a crash in between leaves a document the next ingest prunes, never one
+that comes back. A document ingested from anywhere else (``dossier ingest notes/memo.pdf``) leaves
+the index, and its file, which is not Dossier's, is left where it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import ingest as ingesting
+from app.records import DossierError
+
+
+@dataclass
+class Removed:
+    """What a removal did."""
+
+    doc_id: str
+    title: str
+    chunks: int
+    deleted_file: str | None  # the uploaded file deleted with it, if any
+
+
+def _inside(source: str, folder: Path) -> bool:
+    return bool(source) and Path(source).resolve().is_relative_to(folder.resolve())
+
+
+def check(pipeline, doc_id) -> tuple[str, str | None]:
+    """(title, uploaded file) of a document that may be removed; a DossierError saying why not."""
+    settings = pipeline.settings
+    if not isinstance(doc_id, str) or not doc_id:
+        raise DossierError("choose a document to remove")
+    state = pipeline.store.doc_states().get(doc_id) if pipeline.store.exists() else None
+    if state is None:
+        raise DossierError(f"there is no document '{doc_id}' in the index")
+    if _inside(state.source, settings.corpus_dir):
+        raise DossierError(f"'{state.title or doc_id}' comes from the corpus folder and would come back at the next "
+                           f"start: delete {Path(state.source).name} from {settings.corpus_dir} and run "
+                           "'dossier ingest' instead")
+    return state.title or doc_id, state.source if _inside(state.source, settings.upload_dir) else None
+
+
+def remove(pipeline, doc_id) -> Removed:
+    """Take one document out of the index (and delete its file if it was uploaded); see the module docstring."""
+    with ingesting.writing(pipeline.settings):
+        title, uploaded = check(pipeline, doc_id)
+        chunk_ids = pipeline.store.doc_states()[doc_id].chunk_ids
+        if uploaded:
+            Path(uploaded).unlink(missing_ok=True)
+        pipeline.store.delete(chunk_ids)
+        pipeline.store.bump_generation()
+    return Removed(doc_id, title, len(chunk_ids), uploaded)
