@@ -18,6 +18,10 @@ COMMANDS = {
     "ingest": ("Add, update and prune documents in the index.",
                "examples:\n  dossier ingest                 # the corpus/ folder\n"
                "  dossier ingest notes/ memo.pdf  # more files and folders"),
+    "add": ("Fetch web pages or PDFs by URL and add them to the index (each version kept).",
+            "examples:\n  dossier add https://example.gov/news/statement\n"
+            "  dossier add --manifest corpus/sources.toml   # the official records listed there\n"
+            "  dossier add https://example.org/report.pdf --type official_statement"),
     "ask": ("Answer a question from the index, citing its sources.",
             'examples:\n  dossier ask "why was SenseTime banned?"\n'
             '  dossier ask "What positions do they hold?" --history chat.json --json'),
@@ -48,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     cmd["ingest"].add_argument("paths", nargs="*", type=Path, help="files or folders (default: corpus/)")
     cmd["ingest"].add_argument("--no-prune", action="store_true",
                                help="keep indexed documents whose files are gone from the folder")
+    cmd["add"].add_argument("urls", nargs="*", metavar="URL", help="http or https address of a page or PDF")
+    cmd["add"].add_argument("--manifest", type=Path, help="TOML file of [[source]] entries (url, title, publisher, "
+                                                          "published, type)")
+    cmd["add"].add_argument("--type", dest="doc_type", help="document type for every URL (default: "
+                                                            "official_statement for government hosts, else news_article)")
     cmd["ask"].add_argument("question", help="the question, in quotes")
     cmd["ask"].add_argument("--json", action="store_true", help="print the answer record as JSON")
     cmd["ask"].add_argument("--history", type=Path,
@@ -99,6 +108,16 @@ def run(argv: list[str] | None = None) -> int:
 
     from app.pipeline import Pipeline
 
+    if args.command == "add":
+        from app import sources
+
+        entries = [{"url": url} for url in args.urls] + (sources.read_manifest(args.manifest) if args.manifest else [])
+        if not entries:
+            raise DossierError("give one or more URLs, or --manifest FILE")
+        results = sources.add_urls(Pipeline(settings), entries, doc_type=args.doc_type)
+        for result in results:  # one line per URL; offline, every URL gets its own "could not add" line
+            print(result.line(), file=sys.stdout if result.ok else sys.stderr)
+        return 0 if any(r.ok for r in results) else 1
     pipeline = Pipeline(settings)
     if args.command == "ingest":
         report = pipeline.ingest(args.paths or None, prune=not args.no_prune)

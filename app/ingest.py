@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 
 from app.chunking import chunk_document
 from app.embeddings import Embedder
-from app.loaders import LoadError, is_supported, load
+from app.loaders import MANIFEST, SIDECAR, LoadError, is_supported, load
 from app.records import DossierError, Document, content_hash
 from app.settings import Settings
 from app.store import Store, embedded_text
@@ -71,6 +71,8 @@ def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path | None]], list[tu
                 rel = f.relative_to(path).parts
                 if not f.is_file() or any(p.startswith(".") for p in rel) or f.name.lower().startswith("readme"):
                     continue  # hidden files and folder READMEs (provenance notes) are not sources
+                if f.name.endswith(SIDECAR) or f.name == MANIFEST:
+                    continue  # a fetched file's record of origin, and the list of URLs: read with their files
                 if f.resolve() in seen:
                     continue  # a folder given twice, or inside another one: one document per file
                 seen.add(f.resolve())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -15,9 +16,10 @@ FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 # A heading on the first non-blank line: ATX ('# Title', closing #s dropped) or Setext ('Title' over '===')
 OPENING_HEADING = re.compile(r"\A\s*(?:#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$|([^\n]*\S[^\n]*)\n=+[ \t]*$)", re.M)
 TOP_HEADING = re.compile(r"^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
-# Tags whose text is page furniture, never content worth citing.
-HTML_CHROME = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form",
-               "button", "iframe", "svg", "template"]
+# A fetched file's record of where it came from, beside it: "page.html" + SIDECAR.
+SIDECAR = ".source.json"
+# The list of official sources to fetch (``dossier add --manifest``); kept in the corpus, never a document.
+MANIFEST = "sources.toml"
 
 
 class LoadError(DossierError):
@@ -111,33 +113,33 @@ def _first_heading(text: str) -> str:
     return re.sub(r"\s+", " ", next(g for g in found.groups() if g)).strip()
 
 
-def _from_html(path: Path, text: str) -> tuple[str, dict]:
-    from bs4 import BeautifulSoup
+def _from_html(text: str) -> tuple[str, dict]:
+    from app.extraction import extract_html
 
-    soup = BeautifulSoup(text, "lxml")
+    page = extract_html(text)
+    meta = {"title": page.title, "publisher": page.publisher, "author": page.author,
+            "published": page.published, "url": page.canonical_url}
+    return page.text, {k: v for k, v in meta.items() if v}
 
-    def meta_of(*names: str) -> str:
-        for name in names:
-            tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
-            if tag and tag.get("content"):
-                return tag["content"].strip()
-        return ""
 
-    meta = {
-        "title": meta_of("og:title", "twitter:title") or (soup.title.get_text(strip=True) if soup.title else ""),
-        "publisher": meta_of("og:site_name", "publisher"),
-        "author": meta_of("author", "article:author"),
-        "published": meta_of("article:published_time", "date", "dc.date", "pubdate")[:10],
-        "url": meta_of("og:url") or ((soup.find("link", rel="canonical") or {}).get("href") or ""),
-        "type": meta_of("dossier:type"),
-    }
-    for tag in soup(HTML_CHROME):
-        tag.decompose()
-    main = soup.find("article") or soup.find("main") or soup.body or soup
-    blocks = [b.get_text(" ", strip=True) for b in main.find_all(["h1", "h2", "h3", "h4", "p", "li", "blockquote", "td"])]
-    blocks = [re.sub(r"\s+", " ", b) for b in blocks if b]
-    body = "\n\n".join(blocks) if blocks else re.sub(r"\s+", " ", main.get_text(" ", strip=True))
-    return body, {k: v for k, v in meta.items() if v}
+def sidecar_of(path: Path) -> Path:
+    """Where the record of a fetched file's origin lies: ``page.html`` -> ``page.html.source.json``."""
+    return path.with_name(path.name + SIDECAR)
+
+
+def _from_sidecar(path: Path) -> dict:
+    """The metadata a fetched file's sidecar sets (URL, type, id, ...); {} for a file with no sidecar."""
+    side = sidecar_of(path)
+    if not side.is_file():
+        return {}
+    try:
+        record = json.loads(side.read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise LoadError(path, f"its record {side.name} cannot be read ({err.__class__.__name__})") from None
+    fields = record.get("document") if isinstance(record, dict) else None
+    if not isinstance(fields, dict):
+        raise LoadError(path, f"its record {side.name} has no 'document' fields")
+    return {str(k): str(v) for k, v in fields.items() if v not in (None, "")}
 
 
 def _from_pdf(path: Path) -> tuple[str, dict, tuple[tuple[int, int], ...]]:
@@ -178,9 +180,10 @@ def load(path: Path | str, root: Path | None = None) -> Document:
         if kind == "markdown":
             text, meta = _from_markdown(path, text)
         elif kind == "html":
-            text, meta = _from_html(path, text)
+            text, meta = _from_html(text)
     if not text.strip():
         raise LoadError(path, "no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found")
+    meta.update(_from_sidecar(path))  # a fetched file: where it came from beats what the page claims
     return Document(
         doc_id=clean_id(meta.get("id", "")) or doc_id_for(path, root),
         text=text,

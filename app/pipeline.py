@@ -59,15 +59,17 @@ class Pipeline:
 
     def ingest(self, paths: list[Path] | None = None, progress=None, prune: bool = True,
                locked: bool = False) -> ingesting.IngestReport:
-        """Bring the index in line with files or folders (default: the corpus and upload folders).
+        """Bring the index in line with files or folders (default: the corpus, upload and sources folders).
 
-        The upload folder is part of the default so that a rebuild, a restart or a repair after a
-        killed upload keeps every uploaded document; the corpus goes first, so its ids win.
+        The upload and sources folders are part of the default so that a rebuild, a restart or a repair after a
+        killed upload keeps every uploaded or fetched document; the corpus goes first, so its ids win.
         """
         if not paths:
             paths = [self.settings.corpus_dir]
             if self.settings.upload_dir.is_dir():
                 paths.append(self.settings.upload_dir)
+            if self.settings.sources_dir.is_dir():  # pages added by URL, every version kept
+                paths.append(self.settings.sources_dir)
         paths = [Path(p) for p in paths]
         return ingesting.run(paths, self.settings, self.store, self.embedder, progress, prune, locked)
 

@@ -89,6 +89,23 @@ class Settings(BaseSettings):
     upload_cache_seconds: int = Field(
         600, ge=1, description="Files sent to the upload box but never added are deleted after this long."
     )
+    sources_dir: Path = Field(
+        Path("sources"), description="Where pages and PDFs added by URL are kept, each with a .source.json sidecar."
+    )
+    ui_add_urls: bool = Field(
+        False, description="Show 'add by URL' in the Corpus tab; off by default, since the server then fetches for users."
+    )
+    fetch_timeout_seconds: float = Field(15, gt=0, description="Seconds to wait to connect, or for the next bytes, when fetching a URL.")
+    fetch_total_seconds: float = Field(60, gt=0, description="Most seconds one URL may take to download in all.")
+    fetch_max_mb: float = Field(20, gt=0, description="Largest page or PDF fetched by URL, in MB.")
+    fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per URL (each new address is checked again).")
+    fetch_user_agent: str = Field(
+        "Dossier/0.1 (fetches a document a user asked for; python-httpx)",
+        description="User-Agent header sent when fetching URLs.",
+    )
+    fetch_allow_loopback: bool = Field(
+        False, description="Let the server fetch from 127.0.0.1 and ::1 (for tests); other private addresses stay refused."
+    )
 
     @field_validator("auth")
     @classmethod

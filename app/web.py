@@ -26,6 +26,7 @@ from app.messages import to_history
 from app.pipeline import Pipeline
 from app.records import DossierError
 from app.settings import Settings
+from app.sources import from_ui as add_typed_urls  # not 'sources': that name is the sources panel
 
 log = logging.getLogger("dossier")
 SHUTDOWN_SECONDS = 3  # open requests and streams get this long after SIGTERM, then are cancelled
@@ -190,6 +191,15 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
             _discard(ui, path)
         return message, documents(), None, intro()
 
+    def add_by_url(text):
+        try:
+            message = add_typed_urls(pipeline, text)  # refuses private addresses: the server fetches
+        except DossierError as err:
+            return f"**Not added.** {render.escape_markdown(str(err))}", gr.skip(), gr.skip(), gr.skip()
+        except Exception:
+            raise _unexpected("adding this address")
+        return message, documents(), "", intro()
+
     cache = settings.upload_cache_seconds
     with gr.Blocks(title="Dossier", delete_cache=(min(60, cache), cache)) as ui:
         turns = gr.State([])
@@ -238,6 +248,11 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                 confirm_btn = gr.Button("Yes, remove it", variant="primary", elem_id="remove-confirm")
                 cancel_btn = gr.Button("Cancel", elem_id="remove-cancel")
             removal_status = gr.Markdown(elem_id="remove-status")
+            if settings.ui_add_urls:  # off unless set: it lets any user make the server fetch a URL
+                with gr.Row():
+                    url_box = gr.Textbox(label="Add a web page or PDF by its address (one per line)", scale=5,
+                                         placeholder="https://…", elem_id="add-url")
+                    url_btn = gr.Button("Fetch and add", scale=1, elem_id="add-url-button")
         for trigger in (box.submit, send.click):
             trigger(respond, [box, turns], [box, chat, turns, sources, exported, export_btn],
                     api_visibility="private").success(
@@ -269,6 +284,9 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         confirm_btn.click(confirm_removal, doomed, [removal_status, confirm_row, table, about, doomed],
                           api_visibility="private")
         timeline_tab.select(events, None, timeline, api_visibility="private")
+        if settings.ui_add_urls:
+            for trigger in (url_btn.click, url_box.submit):
+                trigger(add_by_url, url_box, [status, table, url_box, about], api_visibility="private")
 
         @gr.api(api_name="ask")
         def ask_api(question: str, history: list | None = None) -> dict:
