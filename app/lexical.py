@@ -258,6 +258,14 @@ class LexicalIndex:
             return order
         return self._view("order", build)
 
+    def holding(self, token: str, k: int = 1) -> list[Chunk]:
+        """Up to k chunks that hold a token, whatever its BM25 weight (a token in every chunk scores 0)."""
+        with self._lock:
+            if token not in self._postings:
+                return []
+            slots, _ = self._posting(token)
+            return [self._slots[int(slot)] for slot in slots[:k]]
+
     def search(self, query_tokens: list[str], k: int) -> list[tuple[Chunk, float]]:
         """Top-k chunks by BM25 score, only those that share a term with the query."""
         with self._lock:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from app.conversation import MORE, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
-from app.text import FRAMING, STOPWORDS, fold, names, normal, stem, tokens, words
+from app.text import FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, stem, tokens, words
 
 AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|writer|reporter|journalist|byline)\b", re.I)
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
@@ -27,6 +27,9 @@ _DOC = (r"((the|this|that) ([\w-]+ )?(article|document|story|piece|memo|text|rep
 SMALL_TALK = re.compile(
     r"^\W*(hi|hello|hey|yo|hiya|greetings|good (morning|afternoon|evening|day)|thanks?( you)?( so much| a lot)?|"
     r"thx|ty|cheers|bye|goodbye|ok(ay)?|cool|great|nice|awesome|how are you( doing)?)( there)?\W*$", re.I)
+# Thanks that go on ("thank you, that was really helpful") is still small talk, unless it asks something.
+THANKS = re.compile(r"^\W*(thanks|thank you|thx|ty|cheers|much appreciated|appreciate it)\b(?![^?]*\?)"
+                    r"(?!.*\b(who|what|when|where|why|how|which|whose)\b)", re.I)
 HELP = re.compile(
     r"^\W*(help|\?|what can you do|what do you do|how (do|does) (this|it|you) work|what (can|should) i ask( you)?|"
     r"who are you|what are you|(what|how) can you help( me)?( with)?|what (documents?|sources?|files?|docs|articles?) (do you have|are (there|available|loaded|indexed))|"
@@ -51,6 +54,9 @@ AUX = r"(?:is|was|are|were|did|does|do|has|have|had|can|could|will|would|should|
 FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AUX}|of)\b"
                    r"|^\W*(?:who|what)\s+(?:is|was|are|were)\s+the\s+(?:[\w'’-]+\s+)*?(\w+)\s*(?:\?|$|(?:of|in|at|for|on)\b)"
                    r"|\b\w+['’]s\s+(?:\w+\s+)??(\w+)\s*(?:\?|$|(?:in|on|at|for|of|today|now|this|that|and)\b)", re.I)
+# What is counted: "how many employees", "how many outdoor units" (a plural right after wins)
+COUNTED = re.compile(rf"\bhow many\s+(?:of\s+(?:the|its|their)\s+)?(\w+)(?:\s+(?!{AUX}\b)(\w{{3,}}s)\b)?", re.I)
+GENERIC_COUNTED = frozenset(normal(w) for w in ("people", "persons", "times", "ways", "things", "ones"))
 QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 
 
@@ -93,7 +99,8 @@ def question_type(question: str) -> str:
         return "count"
     if re.match(r"^(who|whom|whose)\b", q):
         return "who"
-    if re.match(r"^why\b", q) or re.search(r"\b(reason|for what|on what grounds)\b", q):
+    if re.match(r"^why\b", q) or re.search(r"\b(reasons?|justification|rationale|motives?|motivation|explanation|"
+                                             r"for what|on what (grounds|basis))\b", q):
         return "why"
     if re.match(r"^where\b", q):
         return "where"
@@ -112,7 +119,7 @@ def question_type(question: str) -> str:
 def intent_of(question: str) -> str:
     """Whether the question is small talk, help, about the documents themselves, or about their content."""
     q = question.strip()
-    if SMALL_TALK.match(q):
+    if SMALL_TALK.match(q) or THANKS.match(q):
         return "smalltalk"
     if HELP.match(q):
         return "help"
@@ -195,9 +202,35 @@ def weighted_terms(text: str, lexical: LexicalIndex) -> tuple[dict[str, float], 
     return {t: (top if t in missing else w) for t, w in idf.items()}, surface, missing
 
 
+def spelled(text: str, lexical: LexicalIndex, dictionary: frozenset[str] = frozenset()) -> str:
+    """The text with each misspelt word replaced by the corpus word it was corrected to.
+
+    Typos hurt most in the embedding: "wat is the entitty list" is far from every sentence, while
+    the corrected words are close. The corrected word is taken from a passage that holds it, so it
+    is a real word, not a stem. A real word is kept as typed: "administers" is not a typo of
+    "administration", though both count as one token.
+    """
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        token = normal(word)
+        if word.lower() in STOPWORDS or known_word(word, dictionary) or token in lexical.vocabulary:
+            return word
+        fixed = lexical.speller.correct(word, token)
+        if fixed == token:
+            return word
+        for chunk in lexical.holding(fixed):
+            for candidate in words(chunk.text):
+                if normal(candidate) == fixed:
+                    return candidate if candidate.lower() in lexical.proper else candidate.lower()
+        return word
+    return WORD.sub(fix, text)
+
+
 def analyze(question: str, history: list[dict], lexical: LexicalIndex,
             dictionary: frozenset[str] = frozenset()) -> Query:
     """The Query for a question asked after ``history`` (already validated)."""
+    typed, question = question, spelled(question, lexical, dictionary)
+    history = [dict(t, content=spelled(t["content"], lexical, dictionary)) if t["role"] == "user" else t for t in history]
     standalone = standalone_query(question, history, lexical.proper)
     intent = intent_of(question)
     terms, surface, missing = weighted_terms(standalone, lexical)
@@ -210,7 +243,7 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         terms = {t: w * BACKGROUND_WEIGHT if t in background else w for t, w in terms.items()}
     said = " ".join(t["content"] for t in history if t["role"] == "assistant")
     said_stems = frozenset(tokens(said))
-    query = Query(question, standalone, intent, question_type(standalone), terms=terms, surface=surface,
+    query = Query(typed, standalone, intent, question_type(standalone), terms=terms, surface=surface,
                   missing=missing, background=background, said=said, said_stems=said_stems,
                   more=bool(history) and bool(MORE.search(question)), injection=is_override(question))
     if intent == "content" and not terms:
@@ -222,10 +255,11 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         query.names = [name_tokens(n, lexical) for n in given
                        if n not in query.premises and not n.startswith("“") and not NUMBER.fullmatch(n)]
         query.names = [n for n in query.names if n]
-        found = FOCUS.search(question)
-        word = next((g for g in found.groups() if g), "") if found else ""
+        found = FOCUS.search(question) or COUNTED.search(question)
+        word = next((g for g in reversed(found.groups()) if g), "") if found else ""
         token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""
-        query.focus = token if token in terms and token not in FRAMING else ""
+        generic = token in GENERIC_COUNTED  # "how many people": any group of people can be meant
+        query.focus = token if token in terms and token not in FRAMING and not generic else ""
     return query
 
 

@@ -22,6 +22,7 @@ many much whose within upon yes there's what's who's it's anything something thi
 article according besides except apart among across along around behind beyond despite toward
 towards via per whether either neither another every else ever still yet onto whereas though although
 hey hi hello please thanks thank ok okay um uh pls plz just really actually basically exactly
+i'm i've i'd i'll you're we're they're wat wut wht whats hw u ur r abt bc cuz coz tho
 """.split())
 # Words that frame a question rather than name its subject ("what happened to", "how long",
 # "what position does X hold"): they are not expected to occur in the answer.
@@ -29,6 +30,7 @@ _FRAMING_WORDS = ("""
 happen give affect effect impact reason hold mean describe explain know kind type make get take
 long result purpose cause consequence detail information position job role way go come
 respond reply react comment response deal story situation stuff matter going number name amount
+justification rationale motive motivation explanation grounds basis
 """.split())
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
@@ -40,6 +42,10 @@ ALIASES = [
     (re.compile(r"\bU\.S\.(?:A\.)?|\bUSA\b|\bUnited States\b|\bAmericans?\b"), " US "),
     (re.compile(r"\bU\.K\.|\bUnited Kingdom\b|\bBritain\b|\bBritish\b"), " UK "),
     (re.compile(r"\bE\.U\.|\bEuropean Union\b"), " EU "),
+    (re.compile(r"\bU\.N\.|\bUnited Nations\b"), " UN "),
+    # Abbreviations people type for common words
+    (re.compile(r"\byrs?\b", re.I), " year "),
+    (re.compile(r"\bgov(?:['’]?t|t)\b", re.I), " government "),
     (re.compile(r"\binitial public offering\b", re.I), " IPO "),
 ]
 # General-English synonyms a question may use for a word the sources use (one canonical stem each).
@@ -117,6 +123,19 @@ def names(text: str) -> list[str]:
         if phrase and phrase.split()[0].lower() not in STOPWORDS:
             found.append(phrase)
     return found
+
+
+def known_word(word: str, dictionary: frozenset[str]) -> bool:
+    """Whether a word is a real word: in the dictionary, or an inflection of one ("administers")."""
+    w = word.lower()
+    if w in dictionary:
+        return True
+    for suffix in ("s", "es", "ed", "d", "ing", "er", "ers", "ly"):
+        base = w[: -len(suffix)]
+        if w.endswith(suffix) and len(base) >= 3 and (base in dictionary or base + "e" in dictionary
+                                                        or (suffix == "ied" and base + "y" in dictionary)):
+            return True
+    return False
 
 
 def all_stems(text: str) -> set[str]:

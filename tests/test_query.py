@@ -84,3 +84,33 @@ def test_context_from_the_conversation_weighs_less_than_the_question():
 def test_the_thing_asked_for_is_found_from_the_question_form():
     assert query_of("What was the team's budget in 2024?").focus == "budget"
     assert query_of("Who leads Project Larkspur?").focus == ""
+
+
+def test_typos_are_corrected_in_the_text_that_is_embedded_but_real_words_are_kept():
+    query = query_of("how many enginers were hired on that budjet?")
+    assert query.standalone == "how many engineers were hired on that budget?"  # embedded, and shown as "searched for"
+    assert query.question == "how many enginers were hired on that budjet?"  # the question stays as typed
+    # "hires" is a form of a real word, so it is kept even though the memo only has "hired"
+    assert query_of("Who hires engineers?").standalone == "Who hires engineers?"
+
+
+def test_long_thanks_is_small_talk_but_thanks_with_a_question_is_not():
+    assert intent_of("thank you, that was really helpful") == "smalltalk"
+    assert intent_of("thanks! who leads the project?") == "content"
+
+
+def test_an_answer_type_noun_gives_the_type_and_is_not_the_thing_looked_for():
+    assert question_type("What justification did they give for the ban?") == "why"
+    assert query_of("What rationale was given for the budget?").focus == ""
+
+
+def test_common_abbreviations_and_chat_spellings_are_not_search_terms():
+    query = query_of("wat is the budget this yr")
+    assert "wat" not in query.terms and "year" in query.terms and query.missing == ["year"]
+    assert premises("Did the UN comment?") == premises("Did the United Nations comment?") == ["UN"]
+
+
+def test_the_thing_counted_is_what_a_count_question_looks_for():
+    assert query_of("How many engineers does the team have?").focus == stem("engineers")
+    assert query_of("how many outdoor units were hired?").focus == stem("units")
+    assert query_of("How many people did they hire?").focus == ""  # any group of people may be meant
