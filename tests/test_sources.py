@@ -211,3 +211,15 @@ def test_the_corpus_tab_url_box_adds_a_page_and_lists_it(tmp_path, embedder, sit
     message, table, box, intro = handler(site.url("/statement"))
     assert message.startswith("added ") and "Not added" not in message and box == ""
     assert any(row[0] == "Harbor Office Sets New Rules for Night Ferries" for row in table)
+
+
+def test_an_answer_quoting_a_news_article_and_a_statement_lists_both_with_their_own_metadata(pipeline, site):
+    add_url(pipeline, site.url("/statement"), doc_type="official_statement")
+    answer = pipeline.ask("List the facts about lamps.")
+    kinds = {c.doc_type: c for c in answer.citations}
+    assert set(kinds) == {"news_article", "official_statement"}
+    news, statement = kinds["news_article"], kinds["official_statement"]
+    assert (news.publisher, news.url) == ("Harbor Gazette", "https://example.org/harbor-lighthouse")
+    assert (statement.publisher, statement.url) == ("Office of Harbor Safety", site.url("/statement"))
+    panel = render.sources_html([("List the facts about lamps.", answer)])
+    assert "news article" in panel and "official statement" in panel
