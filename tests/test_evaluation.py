@@ -9,6 +9,7 @@ from tests.conftest import CORPUS, FIXTURES
 EVALS = CORPUS.parent / "evals"
 DATASET = EVALS / "dev.jsonl"
 TEST = EVALS / "test.jsonl"
+TEST2 = EVALS / "test2.jsonl"  # held out from the second answerer change (see evals/README.md)
 ARTICLE = load(CORPUS / "wapo-sensetime-investment-ban.md", CORPUS).text
 CORPUS2 = "\n".join(load(p, p.parent).text for p in sorted((FIXTURES / "corpus2").glob("*.md"))
                      if not p.name.startswith("README"))
@@ -24,12 +25,16 @@ def test_the_committed_datasets_are_clean_and_cover_what_the_issue_asks():
         assert sum(not c.answerable for c in cases) >= 12
         assert sum(bool(c.history) for c in cases) >= 8
         assert sum(c.kind == "smalltalk" for c in cases) >= 3
-    second = [load_dataset(EVALS / f"corpus2-{split}.jsonl", CORPUS2) for split in ("dev", "test")]
+    second = [load_dataset(EVALS / f"corpus2-{split}.jsonl", CORPUS2) for split in ("dev", "test", "test2")]
     assert all(problems == [] for _, problems in second) and sum(len(c) for c, _ in second) >= 30
+    held, held_problems = load_dataset(TEST2, ARTICLE)
+    assert held_problems == [] and len(held) >= 100
+    assert not {c.id for c in held} & ({c.id for c in dev} | {c.id for c in test})
+    assert sum(not c.answerable for c in held) >= 12 and sum(bool(c.history) for c in held) >= 8
 
 
 def test_every_evidence_string_occurs_in_the_corpus_up_to_quote_style():
-    for path in (DATASET, TEST):
+    for path in (DATASET, TEST, TEST2):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             for evidence in row.get("evidence", []):
