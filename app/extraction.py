@@ -12,6 +12,10 @@ import re
 from dataclasses import dataclass
 
 
+# Elements of trafilatura's output tree that hold blocks rather than being one.
+CONTAINERS = {"body", "div", "list", "table", "section"}
+
+
 @dataclass(frozen=True)
 class Extracted:
     """The main text of a page, paragraphs separated by blank lines, and what the page says of itself."""
@@ -30,14 +34,36 @@ def extract_html(html: str) -> Extracted:
 
     found = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True,
                                         include_images=False, include_links=False, favor_precision=True)
-    if found is None:
-        return Extracted("")
-    lines = (re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in (found.text or "").splitlines())
+    text = "\n\n".join(b for b in _blocks(found.body) if b) if found is not None and found.body is not None else ""
+    if not text:
+        # No block scored as main text (a page that is one <div>): all its visible text, rather than nothing.
+        text = "\n\n".join(_flat(line) for line in trafilatura.baseline(html)[1].splitlines() if line.strip())
+    meta = found if found is not None else trafilatura.extract_metadata(html)
+    if meta is None:
+        return Extracted(text)
     return Extracted(
-        text="\n\n".join(line for line in lines if line),
-        title=(found.title or "").strip(),
-        publisher=(found.sitename or "").strip(),
-        author=(found.author or "").strip(),
-        published=(found.date or "")[:10],
-        canonical_url=(found.url or "").strip(),
+        text=text,
+        title=(meta.title or "").strip(),
+        publisher=(meta.sitename or "").strip(),
+        author=(meta.author or "").strip(),
+        published=(meta.date or "")[:10],
+        canonical_url=(meta.url or "").strip(),
     )
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _blocks(element):
+    """The text of each block of trafilatura's tree (paragraph, heading, list item, table row, quote),
+    whitespace collapsed: a line break inside a source paragraph must not end a sentence."""
+    for child in element:
+        if child.tag in CONTAINERS:
+            yield from _blocks(child)
+        elif child.tag == "row":
+            yield " | ".join(c for c in (_flat("".join(cell.itertext())) for cell in child) if c)
+        else:
+            yield _flat("".join(child.itertext()))
+        if child.tail and child.tail.strip():
+            yield _flat(child.tail)

@@ -2,7 +2,6 @@ import hashlib
 
 import pytest
 
-from app.extraction import extract_html
 from app.fetching import FetchError, address_allowed, check_url, fetch, sniff
 from app.settings import Settings
 from tests.web_fixture import WEB, site  # noqa: F401  (the fixture)
@@ -112,17 +111,3 @@ def test_sniffing():
     assert sniff(b"\xef\xbb\xbf<!DOCTYPE html><html>") == "html"
     assert sniff(b"Plain words only.\n") == "text"
     assert sniff(b"\x89PNG\r\n\x1a\n\x00\x00") is None
-
-
-def test_extraction_keeps_the_statement_and_drops_the_chrome():
-    page = extract_html((WEB / "statement.html").read_text("utf-8"))
-    assert "every night ferry must carry two lookouts" in page.text
-    assert '"Safe crossings at night are the first promise we make to every passenger," said Director Orla Venn.' \
-        in page.text
-    for chrome in ("cookies", "Newsroom menu", "Photo caption", "Related articles", "Fog horn schedule",
-                   "footer", "tracking script", "color: red"):
-        assert chrome not in page.text, chrome
-    assert (page.title, page.publisher, page.author, page.published) == (
-        "Harbor Office Sets New Rules for Night Ferries", "Office of Harbor Safety", "Press Office", "2023-04-18")
-    assert page.canonical_url == "https://harbor-safety.example.gov/news/night-ferries"
-    assert "\n\n" in page.text  # paragraphs stay apart, so a sentence never runs across two of them
