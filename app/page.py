@@ -95,11 +95,18 @@ HEAD = """<script>
     const bubble = a.closest('#chat .message, #chat [data-testid="bot"]');
     const fold = bubble && bubble.querySelector('details.inline-sources');
     if (!fold || getComputedStyle(fold).display === 'none') return false;
-    const el = fold.querySelector(`[data-src="${(a.getAttribute('href') || '').slice(5)}"]`);
+    const el = fold.querySelector('.' + (a.getAttribute('href') || '').slice(1));
     if (!el) return false;
     fold.querySelectorAll('.source.active').forEach(e => e.classList.remove('active'));
     el.classList.add('active');
-    if (scroll) { fold.open = true; el.scrollIntoView({behavior: 'smooth', block: 'nearest'}); }
+    if (!scroll) return true;
+    fold.open = true;
+    const box = scroller(el);  // the chat's own scroller: the page itself never moves
+    if (box) {
+      const r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+      const by = r.top < b.top ? r.top - b.top : Math.min(r.top - b.top, Math.max(0, r.bottom - b.bottom));
+      box.scrollTo({top: box.scrollTop + by, behavior: 'smooth'});
+    }
     return true;
   };
   const show = (a, scroll) => {

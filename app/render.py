@@ -66,7 +66,7 @@ def chat_html(answer: Answer, turn: int) -> str:
         return head + body
     label = "Closest passages (not an answer)" if answer.abstained else "Sources"
     items = "".join(_source(c, turn, answer.abstained, inline=True) for c in cited)
-    return f'{head}{body}<details class="inline-sources"><summary>{label} ({len(cited)})</summary>{items}</details>'
+    return f'{head}{body} <details class="inline-sources"><summary>{label} ({len(cited)})</summary>{items}</details>'
 
 
 def _marker_link(c: Citation, turn: int) -> str:
@@ -134,13 +134,15 @@ def corpus_intro(docs: list[dict]) -> str:
 def _source(c: Citation, turn: int, abstained: bool, inline: bool = False) -> str:
     """One cited passage: title, where it comes from, the passage with its sentence marked.
 
-    The panel's copy has the id markers link to; the bubble's copy is found by ``data-src``.
+    The panel's copy has the id markers link to; the bubble's copy has it as a class (the chat's
+    sanitizer drops ids and data attributes).
     """
     link = (f' · <a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">original</a>'
             if c.url.startswith(("http://", "https://")) else "")
     marker = f"({c.marker})" if abstained else f"[{c.marker}]"
-    where = f'data-src="{turn}-{c.marker}"' if inline else f'id="src-{turn}-{c.marker}"'
-    return (f'<div class="source{" near" if abstained else ""}" {where}>'
+    name, near = f"src-{turn}-{c.marker}", " near" if abstained else ""
+    where = f'class="source{near} {name}"' if inline else f'class="source{near}" id="{name}"'
+    return (f'<div {where}>'
             f'<div class="src-title">{marker} {html.escape(c.title)}</div>'
             f'<div class="src-meta">{html.escape(_where(c))}{link}</div>'
             f'<blockquote>{_passage(c, support=not abstained)}</blockquote></div>')
