@@ -153,7 +153,7 @@ def fetch(url: str, settings: Settings, guard: bool = False) -> Fetched:
                     if response.status_code in REDIRECTS and "location" in response.headers:
                         current = check_url(urljoin(current, response.headers["location"]))
                         continue
-                    if response.status_code != 200:
+                    if not 200 <= response.status_code < 300:
                         raise FetchError(url, f"the server answered HTTP {response.status_code}"
                                               f"{' ' + response.reason_phrase if response.reason_phrase else ''}")
                     declared = response.headers.get("content-length", "")
