@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -180,5 +181,7 @@ def fetch(url: str, settings: Settings, guard: bool = False) -> Fetched:
     except httpx.TimeoutException:
         raise FetchError(url, f"no answer within {settings.fetch_timeout_seconds:g} s (timed out)") from None
     except httpx.HTTPError as err:
-        reason = str(err) or err.__class__.__name__
+        reason = re.sub(r"\s+", " ", str(err) or err.__class__.__name__)
+        if re.search(r"Name or service not known|name resolution|nodename nor servname|getaddrinfo failed", reason):
+            reason = f"the host name was not found: {urlsplit(current).hostname} (no network, or a wrong address)"
         raise FetchError(url, f"could not connect ({reason})") from None

@@ -111,3 +111,10 @@ def test_sniffing():
     assert sniff(b"\xef\xbb\xbf<!DOCTYPE html><html>") == "html"
     assert sniff(b"Plain words only.\n") == "text"
     assert sniff(b"\x89PNG\r\n\x1a\n\x00\x00") is None
+
+
+def test_an_unreachable_host_is_one_clear_line():
+    # .invalid never resolves (RFC 6761), online or off: this is what every URL gets on an offline machine.
+    with pytest.raises(FetchError) as caught:
+        fetch("https://records.invalid/statement", settings())
+    assert "host name was not found: records.invalid" in str(caught.value) and "\n" not in str(caught.value)
