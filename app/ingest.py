@@ -7,11 +7,17 @@ Written by hand rather than with LangChain's ``index()`` and a record manager be
 - its cleanup is all-or-nothing per run ("full" deletes every document not in this run), while a
   folder ingest here prunes only documents that came from that folder;
 - the record manager is a second database that can drift from Chroma after a crash; here the state
-  is read from the chunks themselves, so a killed ingest is repaired by the next one.
+  is read from the chunks themselves (through the store's manifest, checked against the chunk ids),
+  so a killed ingest is repaired by the next one.
+
+A file whose size and modification time are what the manifest recorded, for a document the index
+holds whole with that file's fingerprint, is not read again: re-checking 1,700 unchanged files took
+36 s when each was loaded and hashed.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -27,6 +33,9 @@ from app.records import DossierError, Document, content_hash
 from app.settings import Settings
 from app.store import Store, embedded_text
 
+# A file modified this close to when it was last seen may have changed again within the same
+# clock tick (same size, same mtime), so its record is not trusted and it is read.
+RACY_NS = 2_000_000_000
 EMBED_BATCH = 1024  # texts per model call; large enough for good padding, small enough for progress
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
@@ -142,8 +151,18 @@ def _sync(paths, settings, store, embedder, progress, prune) -> IngestReport:
     store.collection(create=True)
     states = store.doc_states()
     files, report.errors = discover(paths)
-    docs: dict[str, Document] = {}
+    by_source = {s.source: s for s in states.values() if s.file}
+    seen: dict[str, dict] = {}  # doc id -> what was seen of its file this run, for the manifest
+    docs: dict[str, Document | None] = {}  # None: unchanged, known from its file record without reading it
     for path, root in files:
+        now, stat = time.time_ns(), _stat(path)
+        state = by_source.get(str(path.resolve()))
+        doc_id = _unchanged(root, stat, state, docs, states)
+        if doc_id is not None:
+            if doc_id != state.file["natural"]:
+                report.renamed[state.source] = (state.file["natural"], doc_id)
+            docs[doc_id] = None
+            continue
         try:
             doc = load(path, root)
         except LoadError as err:
@@ -153,13 +172,20 @@ def _sync(paths, settings, store, embedder, progress, prune) -> IngestReport:
         if doc_id is None:
             report.errors.append((str(path), f"document id '{doc.doc_id}' is already used by another document"))
             continue
+        if stat is not None:
+            seen[doc_id] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "seen_ns": now,
+                            "root": str(root.resolve()) if root else "", "natural": doc.doc_id,
+                            "hashed": _hashed_id(doc), "fingerprint": doc.fingerprint}
         if doc_id != doc.doc_id:
             report.renamed[doc.source] = (doc.doc_id, doc_id)
             doc = replace(doc, doc_id=doc_id)
         docs[doc_id] = doc
 
     todo = []
-    for doc in docs.values():
+    for doc_id, doc in docs.items():
+        if doc is None:
+            report.unchanged.append(doc_id)
+            continue
         state = states.get(doc.doc_id)
         complete = state and state.expected == {len(state.chunk_ids)}
         if state and complete and state.hashes == {doc.fingerprint}:
@@ -198,12 +224,49 @@ def _sync(paths, settings, store, embedder, progress, prune) -> IngestReport:
             if doc_id not in docs and state.source not in unreadable and any(_within(state.source, f) for f in folders):
                 store.delete(state.chunk_ids)
                 report.removed.append(doc_id)
+    store.remember_files(seen)
     if report.changed:
         store.bump_generation()
+    else:
+        store.save_manifest()  # files read again (new, or modified just before the last run) are recorded
     return report
 
 
-def own_id(doc: Document, taken: dict[str, Document], states: dict) -> str | None:
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None  # load() says why
+
+
+def _hashed_id(doc: Document) -> str:
+    return f"{doc.doc_id}-{content_hash(doc.text, 8)}"
+
+
+def _unchanged(root: Path | None, stat: os.stat_result | None, state, taken: dict, states: dict) -> str | None:
+    """The id of the document this file holds if it is unchanged since its record, without reading it.
+
+    Unchanged means: same size and modification time, recorded long enough after the change
+    (RACY_NS), ingested from the same root (ids are relative to it), the index holding the
+    document whole with the recorded fingerprint, and the id rules (``own_id``) giving it the id it has.
+    """
+    record = state.file if state else None
+    if stat is None or record is None:
+        return None
+    if (stat.st_size, stat.st_mtime_ns) != (record.get("size"), record.get("mtime_ns")) \
+            or record.get("root") != (str(root.resolve()) if root else "") \
+            or not stat.st_mtime_ns < record.get("seen_ns", 0) - RACY_NS:
+        return None
+    if state.hashes != {record.get("fingerprint")} or state.expected != {len(state.chunk_ids)}:
+        return None
+    natural, hashed = record.get("natural"), record.get("hashed")
+    if not isinstance(natural, str) or not isinstance(hashed, str):
+        return None
+    doc_id = _choose_id(natural, hashed, state.source, taken, states)
+    return doc_id if doc_id == state.doc_id else None
+
+
+def own_id(doc: Document, taken: dict, states: dict) -> str | None:
     """The id this document is stored under, never one that another document holds.
 
     A document keeps the id it was indexed under from the same file. An id held by another file
@@ -212,14 +275,17 @@ def own_id(doc: Document, taken: dict[str, Document], states: dict) -> str | Non
     the same on every run, so a rebuild from the folders gives every document back its id.
     A file that moved keeps its id (its old source is gone). None if even the hashed id is taken.
     """
-    hashed = f"{doc.doc_id}-{content_hash(doc.text, 8)}"
-    for doc_id in (doc.doc_id, hashed):
+    return _choose_id(doc.doc_id, _hashed_id(doc), doc.source, taken, states)
+
+
+def _choose_id(natural: str, hashed: str, source: str, taken: dict, states: dict) -> str | None:
+    for doc_id in (natural, hashed):
         state = states.get(doc_id)
-        if state is not None and state.source == doc.source and doc_id not in taken:
+        if state is not None and state.source == source and doc_id not in taken:
             return doc_id
-    for doc_id in (doc.doc_id, hashed):
+    for doc_id in (natural, hashed):
         state = states.get(doc_id)
-        held = state is not None and state.source != doc.source and Path(state.source).exists()
+        held = state is not None and state.source != source and Path(state.source).exists()
         if doc_id not in taken and not held:
             return doc_id
     return None

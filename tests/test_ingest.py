@@ -1,7 +1,9 @@
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -151,3 +153,92 @@ def test_a_file_that_became_unreadable_is_reported_and_its_indexed_version_kept(
     report = small.ingest()
     assert [r for _, r in report.errors] == [r for _, r in report.errors if "not UTF-8" in r] != []
     assert report.removed == [] and ids_by_doc(small)["orchard"] == before
+
+
+def _age(folder, seconds=120):
+    """Make every file look last modified ``seconds`` ago (well outside the racy window)."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            past = time.time() - seconds
+            os.utime(path, (past, past))
+
+
+def _counting_loads(monkeypatch):
+    import app.ingest
+
+    loaded = []
+    real = app.ingest.load
+
+    def load(path, root=None):
+        loaded.append(path.name)
+        return real(path, root)
+    monkeypatch.setattr(app.ingest, "load", load)
+    return loaded
+
+
+def test_unchanged_files_are_not_read_again(small, monkeypatch):
+    _age(small.settings.corpus_dir)
+    small.ingest()
+    loaded = _counting_loads(monkeypatch)
+    report = small.ingest()
+    assert loaded == [] and sorted(report.unchanged) == ["bridge", "lighthouse", "museum", "orchard"]
+    assert not report.changed
+
+
+def test_a_changed_file_is_read_and_re_indexed_even_with_the_same_size(small, monkeypatch):
+    _age(small.settings.corpus_dir)
+    small.ingest()
+    path = small.settings.corpus_dir / "orchard.txt"
+    text = path.read_text()
+    path.write_text(text.replace("orchard", "ORCHARD", 1))  # same size, new text
+    os.utime(path, (time.time() - 60, time.time() - 60))
+    loaded = _counting_loads(monkeypatch)
+    report = small.ingest()
+    assert loaded == ["orchard.txt"] and report.updated == ["orchard"]
+    assert any("ORCHARD" in c.text for c in small.store.chunks("orchard"))
+
+
+def test_a_file_modified_just_before_it_was_seen_is_read_again(small, monkeypatch):
+    _age(small.settings.corpus_dir, 0)  # modified now: within the racy window of this run
+    small.ingest()
+    loaded = _counting_loads(monkeypatch)
+    report = small.ingest()
+    assert sorted(loaded) == ["bridge.pdf", "lighthouse.md", "museum.html", "orchard.txt"]
+    assert not report.changed
+
+
+def test_a_deleted_file_is_pruned_when_the_rest_are_known_from_the_manifest(small, monkeypatch):
+    _age(small.settings.corpus_dir)
+    small.ingest()
+    (small.settings.corpus_dir / "museum.html").unlink()
+    loaded = _counting_loads(monkeypatch)
+    report = small.ingest()
+    assert loaded == [] and report.removed == ["museum"] and "museum" not in ids_by_doc(small)
+
+
+def test_without_a_manifest_files_are_read_and_the_next_run_trusts_them_again(small, monkeypatch):
+    _age(small.settings.corpus_dir)
+    small.ingest()
+    (small.settings.index_dir / f"manifest-{small.settings.collection}.json").unlink()
+    loaded = _counting_loads(monkeypatch)
+    assert not small.ingest().changed and len(loaded) == 4
+    loaded.clear()
+    assert not small.ingest().changed and loaded == []
+
+
+def test_a_file_known_from_the_manifest_but_half_missing_from_the_index_is_repaired(small, monkeypatch):
+    _age(small.settings.corpus_dir)
+    small.ingest()
+    before = ids_by_doc(small)
+    small.store.delete(sorted(before["lighthouse"])[:1])  # a kill mid-write: no new generation, no new manifest
+    loaded = _counting_loads(monkeypatch)
+    report = small.ingest()
+    assert loaded == ["lighthouse.md"] and report.updated == ["lighthouse"] and ids_by_doc(small) == before
+
+
+def test_the_same_files_ingested_from_another_root_are_read_for_their_new_ids(small, monkeypatch):
+    _age(small.settings.corpus_dir)
+    small.ingest()
+    loaded = _counting_loads(monkeypatch)
+    report = small.ingest([small.settings.corpus_dir.parent])  # ids are relative to the folder ingested
+    assert len(loaded) == 4 and sorted(report.added) == ["docs/bridge", "docs/lighthouse", "docs/museum", "docs/orchard"]
