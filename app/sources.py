@@ -133,7 +133,7 @@ def add_url(pipeline, url: str, doc_type: str | None = None, given: dict | None 
     given = {k: v for k, v in (given or {}).items() if k != "url" and v}
     doc_type = _check_type(doc_type or given.pop("type", None))
     fetched = fetch(url, settings, guard=guard)
-    fields, text = _fields(fetched, doc_type, given)
+    fields, text, canonical = _fields(fetched, doc_type, given)
     version = content_hash(text, 8)
     slug = slug_for(fetched.url)
     folder = settings.sources_dir / slug
@@ -145,7 +145,7 @@ def add_url(pipeline, url: str, doc_type: str | None = None, given: dict | None 
         fresh = not target.exists()
         if fresh:
             target.write_bytes(fetched.data)
-        _write_record(target, fetched, fields)
+        _write_record(target, fetched, fields, canonical)
         try:
             report = pipeline.ingest([target], progress=progress, prune=False, locked=True)
         except BaseException:
@@ -174,8 +174,9 @@ def _check_type(doc_type: str | None) -> str | None:
     return doc_type
 
 
-def _fields(fetched: Fetched, doc_type: str | None, given: dict) -> tuple[dict, str]:
-    """The document's fields and text: given ones first, then the page's own, then the URL's."""
+def _fields(fetched: Fetched, doc_type: str | None, given: dict) -> tuple[dict, str, str]:
+    """The document's fields (given ones first, then the page's own, then the URL's), its text, and
+    the URL the page claims as its own (recorded, never cited: any page can claim any URL)."""
     with tempfile.TemporaryDirectory(prefix="dossier-fetch-") as tmp:
         probe = Path(tmp) / f"untitled.{EXTENSIONS[fetched.kind]}"
         probe.write_bytes(fetched.data)
@@ -190,14 +191,14 @@ def _fields(fetched: Fetched, doc_type: str | None, given: dict) -> tuple[dict, 
         "url": fetched.final_url,
         "type": doc_type or infer_type(fetched.final_url),
     }
-    return fields, doc.text
+    return fields, doc.text, doc.url
 
 
-def _write_record(target: Path, fetched: Fetched, fields: dict) -> None:
+def _write_record(target: Path, fetched: Fetched, fields: dict, canonical: str) -> None:
     side = sidecar_of(target)
     record = {"url": fetched.url, "final_url": fetched.final_url, "fetched_at": fetched.fetched_at,
               "status": fetched.status, "content_type": fetched.content_type, "sniffed": fetched.kind,
-              "sha256": fetched.sha256, "bytes": len(fetched.data), "document": fields}
+              "sha256": fetched.sha256, "bytes": len(fetched.data), "canonical_url": canonical, "document": fields}
     if side.is_file():  # the same version fetched again: the first fetch's record stays, with the last check
         try:
             first = json.loads(side.read_text("utf-8"))

@@ -37,6 +37,8 @@ def test_a_statement_is_added_with_its_record_and_the_page_s_own_metadata(pipeli
     assert page.read_bytes() == (FIXTURES / "web" / "statement.html").read_bytes()  # the original bytes
     assert (record["url"], record["status"], record["sniffed"]) == (site.url("/statement"), 200, "html")
     assert record["content_type"].startswith("text/html") and len(record["sha256"]) == 64 and record["fetched_at"]
+    assert record["canonical_url"] == "https://harbor-safety.example.gov/news/night-ferries"  # recorded, not cited
+    assert record["document"]["url"] == site.url("/statement")
     doc = next(d for d in pipeline.stats()["documents"] if d["doc_id"] == added.doc_id)
     assert (doc["title"], doc["publisher"], doc["published"], doc["type"]) == (
         "Harbor Office Sets New Rules for Night Ferries", "Office of Harbor Safety", "2023-04-18",
