@@ -180,7 +180,10 @@ def _fields(fetched: Fetched, doc_type: str | None, given: dict) -> tuple[dict, 
     with tempfile.TemporaryDirectory(prefix="dossier-fetch-") as tmp:
         probe = Path(tmp) / f"untitled.{EXTENSIONS[fetched.kind]}"
         probe.write_bytes(fetched.data)
-        doc = load(probe)  # LoadError (no text, a broken PDF) names the temp file: say the URL instead
+        try:
+            doc = load(probe)
+        except LoadError as err:  # no text, a broken PDF: said of the URL, not of the temporary file
+            raise LoadError(fetched.url, err.reason) from None
     title = doc.title if doc.title != "untitled" else ""
     fields = {
         "title": given.get("title") or title or fetched.final_url,

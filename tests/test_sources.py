@@ -109,6 +109,12 @@ def test_failures_are_one_line_each_and_leave_nothing_behind(pipeline, site):
     assert len([p for p in pipeline.settings.sources_dir.rglob("*") if p.is_file()]) == 2  # one page, one record
 
 
+def test_a_page_with_nothing_to_cite_is_refused_in_the_url_s_own_words(pipeline, site):
+    [result] = add_urls(pipeline, [{"url": site.url("/empty")}])
+    assert result.line() == f"could not add {site.url('/empty')}: no text found"
+    assert not pipeline.settings.sources_dir.exists() or not any(pipeline.settings.sources_dir.rglob("*.html"))
+
+
 def test_the_server_path_refuses_loopback_and_fetches_nothing(tmp_path, embedder, site):
     docs = tmp_path / "docs"
     shutil.copytree(FIXTURES / "docs", docs)

@@ -70,6 +70,8 @@ def _handler(site: Site):
                 self.send(200, (WEB / "statement.html").read_bytes())
             elif path == "/notice":
                 self.send(200, (WEB / f"notice-v{site.notice}.html").read_bytes())
+            elif path == "/empty":  # a page, but nothing in it to cite
+                self.send(200, b"<html><head><script>var a = 1;</script></head><body></body></html>")
             elif path == "/picture.html":  # named like a page, but the bytes are an image
                 self.send(200, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "text/html")
             else:
