@@ -231,3 +231,12 @@ def test_an_answer_quoting_a_news_article_and_a_statement_lists_both_with_their_
     assert (statement.publisher, statement.url) == ("Office of Harbor Safety", site.url("/statement"))
     panel = render.sources_html([("List the facts about lamps.", answer)])
     assert "news article" in panel and "official statement" in panel
+
+
+def test_re_adding_with_another_type_updates_the_same_version(pipeline, site):
+    first = add_url(pipeline, site.url("/statement"))
+    again = add_url(pipeline, site.url("/statement"), doc_type="official_statement")
+    assert (first.doc_type, again.doc_type, again.outcome, again.doc_id) == (
+        "news_article", "official_statement", "updated", first.doc_id)
+    doc = next(d for d in pipeline.stats()["documents"] if d["doc_id"] == first.doc_id)
+    assert doc["type"] == "official_statement" and len(_ids(pipeline)) == 5  # four fixture documents and this one
