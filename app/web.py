@@ -231,8 +231,10 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
             # click, no file written on the server.
             exported = gr.Textbox(visible=False)
         with gr.Tab("Timeline", elem_id="timeline-tab") as timeline_tab:
-            # A function: made again on every page load, and on opening the tab (after an upload).
-            timeline = gr.HTML(events, elem_id="timeline")
+            # Made on opening the tab (so after an upload too), not on every page load: over 50,000
+            # chunks the first reading of every sentence's dates takes seconds.
+            timeline = gr.HTML('<div class="timeline-empty">Reading the dates in the documents…</div>',
+                               elem_id="timeline")
         with gr.Tab("Corpus"):
             table = gr.Dataframe(headers=["title", "publisher", "date", "type", "chunks"], value=documents,
                                  interactive=False, label="Documents in the index")

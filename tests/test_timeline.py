@@ -83,6 +83,22 @@ def test_one_date_is_resolved(sentence, iso, precision, inferred):
     assert (when.iso, when.precision, bool(when.how)) == (iso, precision, inferred)
 
 
+@pytest.mark.parametrize("sentence, found", [
+    ("Prices rose between 2018 and 2019 in most towns.", ["2018", "2019"]),
+    ("The town grew from 1990 to 2005 in size.", ["1990", "2005"]),
+    ("The value runs from 1000 to 9999 inclusive.", []),  # a range of numbers
+    ("It must be a value between 1024 and 65011712, inclusive.", []),
+    ("The gauge counts by 1000 bytes per second.", []),  # a quantity
+    ("It rose to 2000 after the vote.", []),  # "to" starts a year only after another year
+    ("It happened in the last week of the term.", []),
+    ("We read last week's data from the table.", []),
+    ("If you omit the weekday it is assumed to be 1 (Monday).", []),
+    ("Bins go out on Monday, Wednesday and Friday in most streets.", ["2023-03-13"]),  # "on Monday" only
+])
+def test_numbers_and_names_that_are_not_dates(sentence, found):
+    assert [when.iso for when, _ in events_in(sentence, date(2023, 3, 16))] == found
+
+
 def test_relative_dates_need_a_publication_date():
     assert events_in("The plant closed on Friday after a long strike.", None) == []
     assert events_in("The plant closed in 2019 after a long strike.", None)[0][0].iso == "2019"
