@@ -112,7 +112,9 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
 
     def remember(turns, current, conversations):
         conversations, current = saved.save(conversations, current, turns, settings)
-        return current, conversations, saved.to_browser(conversations), listed(conversations, current)
+        kept = saved.find(conversations, current)
+        return (current, conversations, saved.to_browser(conversations), listed(conversations, current),
+                kept.title if kept else gr.skip())
 
     def open_saved(conversation_id, conversations):
         found = saved.find(conversations, conversation_id)
@@ -203,6 +205,17 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
     cache = settings.upload_cache_seconds
     with gr.Blocks(title="Dossier", delete_cache=(min(60, cache), cache)) as ui:
         turns = gr.State([])
+        current = gr.State(None)  # the open conversation's id in the saved list
+        conversations = gr.State([])
+        browser = gr.BrowserState([], storage_key=BROWSER_KEY, secret=BROWSER_CIPHER)
+        with gr.Sidebar(label="Conversations", position="left", elem_id="saved"):
+            listing = gr.Radio([], label="Saved in this browser", elem_id="saved-list",
+                               info="Reopen one with its sources; each answer is saved.")
+            title = gr.Textbox(label="Title of the open conversation", max_length=saved.TITLE_CHARS,
+                               elem_id="saved-title")
+            with gr.Row():
+                rename_btn = gr.Button("Rename", size="sm", elem_id="saved-rename")
+                delete_btn = gr.Button("Delete", size="sm", elem_id="saved-delete")
         gr.Markdown("# Dossier\nAnswers from the source documents only; every sentence is cited. "
                     "Click or hover a marker like [1] to see its passage.")
         about = gr.Markdown(intro, elem_id="corpus-intro")  # a function: made again on every page load
@@ -258,7 +271,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         for trigger in (box.submit, send.click):
             trigger(respond, [box, turns], [box, chat, turns, sources, exported, export_btn],
                     api_visibility="private").success(
-                remember, [turns, current, conversations], [current, conversations, browser, listing],
+                remember, [turns, current, conversations], [current, conversations, browser, listing, title],
                 api_visibility="private")
         # "New conversation" and the Chatbot's trash icon both start over: bubbles, sources,
         # question numbers and export together, so a cleared question is never exported.

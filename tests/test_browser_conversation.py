@@ -109,8 +109,7 @@ def test_a_five_turn_conversation_is_saved_reopened_and_exported(page, server, s
     for question in TURNS:
         ask(tab, question)
     check_conversation(tab)
-    if size == "desktop" and scheme == "light":
-        tab.screenshot(path=str(SCREENSHOTS / "readme-desktop.png"))
+    assert tab.locator("#saved-title input, #saved-title textarea").first.input_value() == TURNS[0]  # saved
 
     # Reloaded, the page is empty; the conversation is in the side panel and comes back whole.
     tab.reload(wait_until="load")
@@ -135,8 +134,8 @@ def test_a_five_turn_conversation_is_saved_reopened_and_exported(page, server, s
                           timeout=10000)
     contrast = mark.evaluate(CONTRAST)
     assert contrast >= 4.5, contrast
-    if scheme == "dark" and size == "desktop":
-        tab.screenshot(path=str(SCREENSHOTS / "readme-dark.png"))
+    if size == "desktop":
+        tab.screenshot(path=str(SCREENSHOTS / f"readme-{'dark' if scheme == 'dark' else 'desktop'}.png"))
     if size == "phone" and scheme == "light":
         tab.screenshot(path=str(SCREENSHOTS / "readme-phone.png"))
 
@@ -148,6 +147,8 @@ def test_a_five_turn_conversation_is_saved_reopened_and_exported(page, server, s
     tab.get_by_role("tab", name="Timeline").click()
     event = tab.locator("#timeline .tl-event").first
     event.wait_for(timeout=30000)
+    tab.wait_for_function("""() => { for (let e = document.querySelector('#timeline .tl-event'); e; e = e.parentElement)
+        if (getComputedStyle(e).opacity !== '1') return false; return true; }""", timeout=30000)  # done loading
     assert re.search(r"\d{4}", event.locator(".tl-date").inner_text())
     if size == "desktop" and scheme == "light":
         tab.screenshot(path=str(SCREENSHOTS / "readme-timeline.png"))
