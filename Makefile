@@ -53,10 +53,11 @@ eval: install
 	$(BIN)/dossier eval --corpus tests/fixtures/corpus2 --dataset evals/corpus2-test2.jsonl \
 		--thresholds evals/thresholds-corpus2-test2.toml --out evals/runs/corpus2-test2
 
-# Refresh the README picture from the browser test.
+# Refresh the README pictures (desktop, phone, dark, Timeline) from the five-turn browser test, run
+# alone so that its server holds only the corpus (the other browser tests upload documents).
 screenshot: install browser
-	$(BIN)/pytest -q tests/test_browser.py
-	cp build/screenshot.png docs/screenshot.png
+	$(BIN)/pytest -q tests/test_browser_conversation.py
+	for name in desktop phone dark timeline; do cp build/readme-$$name.png docs/$$name.png; done
 
 bench: install
 	$(BIN)/python scripts/bench.py
