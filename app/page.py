@@ -53,6 +53,8 @@ a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 #timeline blockquote { margin: .3em 0 0; font-size: .92em; white-space: pre-line; }
 #timeline mark { background: #fde68a; color: #1f2937; }
 #timeline .flagged { background: #fee2e2; color: #1f2937; }
+#saved .info-text { color: #4b5563; }
+.dark #saved .info-text { color: #d1d5db; }
 #chat .inline-sources { display: none; }
 #chat .inline-sources summary { cursor: pointer; font-size: .9em; font-weight: 600; }
 #chat .inline-sources .source { border: 1px solid #e5e7eb; border-radius: 8px; padding: .4em .6em; margin: .4em 0; }
