@@ -157,13 +157,33 @@ class Speller:
     """
 
     def __init__(self, vocabulary, dictionary: frozenset[str] = frozenset()):
-        self.vocabulary = set(vocabulary)
+        self.vocabulary: set[str] = set()
         self.dictionary = dictionary  # real words: never "corrected" into corpus words
         self._index: dict[str, set[str]] = {}
-        for token in self.vocabulary:
+        self.add(vocabulary)
+
+    def add(self, tokens) -> None:
+        """Take new corpus tokens in (an upload), without indexing the whole vocabulary again."""
+        for token in tokens:
+            if token in self.vocabulary:
+                continue
+            self.vocabulary.add(token)
             if len(token) >= 4 and not token.isdigit():
                 for key in _deletes(token) | {token}:
                     self._index.setdefault(key, set()).add(token)
+
+    def discard(self, tokens) -> None:
+        """Forget tokens no chunk holds any more."""
+        for token in tokens:
+            if token not in self.vocabulary:
+                continue
+            self.vocabulary.discard(token)
+            for key in _deletes(token) | {token}:
+                found = self._index.get(key)
+                if found is not None:
+                    found.discard(token)
+                    if not found:
+                        del self._index[key]
 
     def correct(self, word: str, token: str) -> str:
         """The corpus token meant by ``word`` (whose normal form is ``token``), or ``token`` itself."""

@@ -144,3 +144,89 @@ def test_a_new_title_with_the_same_text_reaches_the_index_through_the_store_s_ch
     assert small.store.changed_documents(small.store.generation()) == {"lighthouse"}
     titles = {c.meta["title"] for c in reader.retriever.lexical.chunks if c.doc_id == "lighthouse"}
     assert titles == {"The Harbour Beacon"} and stem("beacon") in reader.retriever.lexical.all_stems
+
+
+def _many(n: int) -> list[Chunk]:
+    return [Chunk(f"d{i}:0", f"d{i}", f"Document {i} mentions harbour number {i}.", 0, 40, meta={"title": f"D{i}"})
+            for i in range(n)]
+
+
+def _state(index: LexicalIndex):
+    return sorted((c.chunk_id, c.text) for c in index.chunks), index.vocabulary, index.all_stems, index.proper
+
+
+def test_a_small_change_is_appended_to_the_journal_and_loads_back(tmp_path):
+    path = tmp_path / "lexical.json"
+    index = LexicalIndex(_many(30))
+    index.save(path, {"fingerprint": "f", "generation": 1})
+    base = path.read_bytes()
+    index.replace_documents({"d3"}, [Chunk("d3:9", "d3", "Document 3 now speaks of a lighthouse.", 0, 40, meta={})])
+    index.replace_documents({"d4"}, [])  # a removed document
+    index.save(path, {"fingerprint": "f", "generation": 2})
+    assert path.read_bytes() == base  # the 30 chunks were not written again
+    assert len(path.with_name("lexical.json.changes").read_text().splitlines()) == 1
+    loaded = LexicalIndex.load(path, {"fingerprint": "f"})
+    assert loaded.generation == 2 and _state(loaded) == _state(index)
+    assert same(loaded.search(tokens("lighthouse"), 3), index.search(tokens("lighthouse"), 3))
+    assert LexicalIndex.load(path, {"fingerprint": "other"}) is None
+
+
+def test_a_large_change_rewrites_the_file_and_drops_the_journal(tmp_path):
+    path = tmp_path / "lexical.json"
+    index = LexicalIndex(_many(10))
+    index.save(path, {"fingerprint": "f", "generation": 1})
+    index.replace_documents({"d1"}, [Chunk("d1:5", "d1", "A small edit.", 0, 12, meta={})])
+    index.save(path, {"fingerprint": "f", "generation": 2})
+    assert path.with_name("lexical.json.changes").exists()
+    index.replace_documents({f"d{i}" for i in range(5)}, [])  # half the chunks
+    index.save(path, {"fingerprint": "f", "generation": 3})
+    assert not path.with_name("lexical.json.changes").exists()
+    loaded = LexicalIndex.load(path, {"fingerprint": "f"})
+    assert loaded.generation == 3 and _state(loaded) == _state(index)
+
+
+def test_journal_lines_from_another_generation_or_torn_are_not_applied(tmp_path):
+    path = tmp_path / "lexical.json"
+    index = LexicalIndex(_many(30))
+    index.save(path, {"fingerprint": "f", "generation": 1})
+    at_one = _state(index)
+    index.replace_documents({"d2"}, [])
+    index.save(path, {"fingerprint": "f", "generation": 2})
+    journal = path.with_name("lexical.json.changes")
+    lines = journal.read_text().splitlines()
+    journal.write_text(lines[0].replace('"after": 1', '"after": 7') + "\n")  # written after a generation not on disk
+    loaded = LexicalIndex.load(path, {"fingerprint": "f"})
+    assert loaded.generation == 1 and _state(loaded) == at_one
+    journal.write_text(lines[0][: len(lines[0]) // 2])  # a process killed mid-append
+    loaded = LexicalIndex.load(path, {"fingerprint": "f"})
+    assert loaded.generation == 1 and _state(loaded) == at_one
+
+
+def test_a_loaded_index_keeps_journaling_and_a_new_process_sees_every_change(tmp_path):
+    path = tmp_path / "lexical.json"
+    LexicalIndex(_many(30)).save(path, {"fingerprint": "f", "generation": 1})
+    first = LexicalIndex.load(path, {"fingerprint": "f"})
+    first.add([Chunk("new:0", "new", "A new note about ferries.", 0, 25, meta={})])
+    first.save(path, {"fingerprint": "f", "generation": 2})
+    second = LexicalIndex.load(path, {"fingerprint": "f"})
+    second.replace_documents({"new"}, [Chunk("new:1", "new", "The note now covers trains.", 0, 27, meta={})])
+    second.save(path, {"fingerprint": "f", "generation": 3})
+    third = LexicalIndex.load(path, {"fingerprint": "f"})
+    assert third.generation == 3 and _state(third) == _state(second)
+    assert [c.chunk_id for c, _ in third.search(tokens("trains"), 3)] == ["new:1"]
+    assert third.search(tokens("ferries"), 3) == []
+
+
+def test_the_speller_follows_changes_without_being_rebuilt():
+    from app.text import Speller
+
+    index = LexicalIndex(_many(5))
+    speller = index.speller
+    index.replace_documents({"d1"}, [Chunk("d1:1", "d1", "The lighthouse keeper rowed ashore.", 0, 30, meta={})])
+    index.replace_documents({"d1"}, [Chunk("d1:2", "d1", "The lighthouse was painted.", 0, 26, meta={})])
+    assert index.speller is speller
+    fresh = Speller(index.vocabulary)
+    assert speller.vocabulary == set(index.vocabulary) and speller._index == fresh._index
+    assert not any(t.startswith("keep") for t in speller.vocabulary)  # the first edit's words went with it
+    typos = [t[:2] + t[3] + t[2] + t[4:] for t in speller.vocabulary if len(t) >= 5]
+    assert typos and [speller.correct(t, t) for t in typos] == [fresh.correct(t, t) for t in typos]
