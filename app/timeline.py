@@ -262,7 +262,7 @@ def _build(chunks: list[Chunk]) -> list[Event]:
             for i, (w, _, _, phrase, cand) in enumerate(found, start=1)]
 
 
-_CACHE: tuple[list, list] = ([], [])  # (chunk list, its events): kept until the index changes
+_CACHE: tuple[list | None, list] = (None, [])  # (chunk list, its events): kept until the index changes
 
 
 def timeline(chunks: list[Chunk]) -> list[Event]:
@@ -273,7 +273,7 @@ def timeline(chunks: list[Chunk]) -> list[Event]:
     """
     global _CACHE
     cached_chunks, cached = _CACHE
-    if cached_chunks is chunks and (cached or not chunks):
+    if cached_chunks is chunks:  # an index without dates is not read again either
         return cached
     events = _build(chunks)
     _CACHE = (chunks, events)

@@ -121,6 +121,9 @@ def test_the_timeline_is_worked_out_once_per_chunk_list():
     assert timeline(chunks) is first
     changed = chunks[:1]
     assert timeline(changed) is not first and len(timeline(changed)) < len(first)
+    undated = [c for c in chunks_of(HARBOR, chunk_size=10) if c.text in ("By Ana Ruiz", "March 16, 2023")]
+    none = timeline(undated)  # a byline and a dateline: no events, and not read again either
+    assert len(undated) == 2 and none == [] and timeline(undated) is none
 
 
 @pytest.mark.integration
