@@ -37,7 +37,7 @@ JOURNAL_SHARE = 0.2
 
 def _interned(strings) -> tuple[str, ...]:
     """One string object per distinct word across all chunks (JSON and regexes make a copy each time)."""
-    return tuple(sys.intern(s) for s in strings)
+    return tuple(map(sys.intern, strings))
 
 
 class LexicalIndex:
