@@ -168,8 +168,8 @@ class Answer:
         for name in ("question", "standalone_query", "answer"):
             if not isinstance(data.get(name), str):
                 raise ValueError(f"answer field '{name}' must be a string")
-        for name in ("abstained", "composed"):
-            if not isinstance(data.get(name, False if name == "composed" else None), bool):  # only 'composed' may be left out
+        for name in ("abstained", "composed"):  # only 'composed' may be left out
+            if not isinstance(data.get(name, False if name == "composed" else None), bool):
                 raise ValueError(f"answer field '{name}' must be true or false")
         lists = {}
         for name in ("citations", "near_misses"):

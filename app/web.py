@@ -295,7 +295,8 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         ui.load(removable, None, doomed, api_visibility="private")
         remove_btn.click(ask_removal, doomed, [removal_status, confirm_row], api_visibility="private")
         for trigger in (doomed.input, cancel_btn.click):
-            trigger(lambda: ("", gr.update(visible=False)), None, [removal_status, confirm_row], api_visibility="private")
+            trigger(lambda: ("", gr.update(visible=False)), None, [removal_status, confirm_row],
+                    api_visibility="private")
         confirm_btn.click(confirm_removal, doomed, [removal_status, confirm_row, table, about, doomed],
                           api_visibility="private")
         timeline_tab.select(events, None, timeline, api_visibility="private")

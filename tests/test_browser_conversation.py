@@ -127,7 +127,8 @@ def test_a_five_turn_conversation_is_saved_reopened_and_exported(page, server, s
     assert tab.locator("#saved-title input, #saved-title textarea").first.input_value() == TURNS[0]
     close_saved_panel(tab)
     check_conversation(tab)
-    assert tab.locator("#sources h4").all_inner_texts() == [f"Q{i}: {q}" for i, q in reversed(list(enumerate(TURNS, 1)))]
+    newest_first = [f"Q{i}: {q}" for i, q in reversed(list(enumerate(TURNS, 1)))]
+    assert tab.locator("#sources h4").all_inner_texts() == newest_first
     assert bots(tab).locator("details.inline-sources").count() == 5
 
     active = marker_opens_its_passage_under_the_answer(tab) if size == "phone" else marker_opens_its_passage_beside(tab)

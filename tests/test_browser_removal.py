@@ -4,12 +4,11 @@ from tests.test_browser import index_state, open_page, page, upload  # noqa: F40
 
 
 def choose(tab, label_part: str):
-    box = tab.locator("#remove-doc input")
-    box.click()
-    tab.locator("#remove-doc").page.get_by_role("option").filter(has_text=label_part).first.click()
+    tab.locator("#remove-doc input").click()
+    tab.get_by_role("option").filter(has_text=label_part).first.click()
 
 
-def test_an_upload_is_removed_after_a_confirmation_and_a_corpus_document_is_refused(page, server, tmp_path):  # noqa: F811
+def test_an_upload_is_removed_after_confirming_and_a_corpus_document_is_refused(page, server, tmp_path):  # noqa: F811
     tab = open_page(page.context.browser, server)
     note = tmp_path / "quarry-notes.md"
     note.write_text("---\ntitle: Quarry Notes\npublisher: Stone Club\npublished: '1970-01-02'\n---\n"

@@ -28,7 +28,8 @@ def test_an_uploaded_document_leaves_the_index_bm25_and_the_upload_folder(small,
     others = {d["doc_id"] for d in small.stats()["documents"]} - {doc_id}
     done = removal.remove(small, doc_id)
     assert done.doc_id == doc_id and done.chunks == 1
-    assert done.deleted_file.endswith("canal-history.txt") and not (small.settings.upload_dir / "canal-history.txt").exists()
+    assert done.deleted_file.endswith("canal-history.txt")
+    assert not (small.settings.upload_dir / "canal-history.txt").exists()
     assert {d["doc_id"] for d in small.stats()["documents"]} == others
     assert found(small, "zephyr") == set()
     small.ingest()  # the next start's ingest does not bring it back
