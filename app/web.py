@@ -282,7 +282,8 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         ui.load(reopen, browser, [conversations, listing], api_visibility="private")
         ui.load(None, js=page.FOLD_ON_PHONE)
         listing.input(open_saved, [listing, conversations],
-                      [chat, turns, sources, exported, export_btn, current, title], api_visibility="private")
+                      [chat, turns, sources, exported, export_btn, current, title], api_visibility="private").then(
+            None, js=page.FOLD_ON_PHONE)  # on a phone the panel covered the conversation just opened
         for trigger in (rename_btn.click, title.submit):
             trigger(rename, [current, title, conversations], [conversations, browser, listing],
                     api_visibility="private")

@@ -181,6 +181,18 @@ def test_a_saved_conversation_is_renamed_and_deleted(page, server):  # noqa: F81
     listing.get_by_text("Divestment <b>deadline</b>").click()
     tab.wait_for_function("() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 1",
                           timeout=10000)
+    listing.get_by_text(TURNS[0]).click()  # a reopened conversation goes on, its follow-ups resolved
+    tab.wait_for_function("() => document.querySelector('#chat [data-testid=\"bot\"]') && "
+                          "document.querySelector('#sources').innerText.includes('Q1: Why was SenseTime banned?')",
+                          timeout=10000)
+    bubble = ask(tab, "What about Hikvision?")
+    assert bubble.locator(".searched").inner_text() == "Searched for: Why was Hikvision banned?"
+    tab.wait_for_function("() => document.querySelector('#saved-list label').innerText.includes('SenseTime')",
+                          timeout=10000)  # saved again, first in the list, not as a new conversation
+    assert listing.locator("label").all_inner_texts() == [TURNS[0], "Divestment <b>deadline</b>"]
+    listing.get_by_text("Divestment <b>deadline</b>").click()
+    tab.wait_for_function("() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 1",
+                          timeout=10000)
     tab.locator("#saved-delete").click()
     tab.wait_for_function("() => document.querySelectorAll('#saved-list label').length === 1", timeout=10000)
     assert bots(tab).count() == 0 and listing.locator("label").all_inner_texts() == [TURNS[0]]
