@@ -16,7 +16,7 @@ import numpy as np
 from app import overview
 from app.chunking import split_sentences
 from app.injection import is_instruction
-from app.query import BYLINE, Query, speaker_pattern
+from app.query import BYLINE, Query, speaker_pattern, speaks
 from app.records import Answer, Citation, Hit
 from app.settings import Settings
 from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, names, normal, tokens, words
@@ -56,6 +56,8 @@ CUES = {
                       r"responsible for|in connection with|as part of|so that|in order to)\b", re.I),
     "say": re.compile(r"\b(said|says|saying|wrote|statement|email)\b|[“\"]"),
     "author": BYLINE,
+    "money": re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(million|billion|thousand|[mb]n)?\s*(dollars|euros|pounds|yuan|"
+                        r"yen|francs|usd|eur|gbp)\b|\b(million|billion)\b|\bfree\b|\bno (charge|cost|fee)\b", re.I),
     "where": re.compile(r"\b(in|at|based|region|province|city|country)\b"),
     "list": re.compile(r",.*\b(and|or)\b|\b(including|include|includes)\b"),
 }
@@ -75,6 +77,7 @@ class Candidate:
     focused: float = 1.0  # credit of the thing asked for in the passage (1 when the question shows none)
     asked: str = ""  # the source's own question right before this sentence (FAQ style), if any
     named: bool = True  # its passage holds every name the question gives
+    spoken: bool = False  # for "what did X say": X speaks in it
     typed: bool = True  # holds a value of the kind asked for ("when": a date) beyond what the question gives
     stems: frozenset = frozenset()
 
@@ -90,6 +93,12 @@ def _given(cand: "Candidate", query: Query) -> bool:
         return False
     stems = cand.stems
     return cand.text in query.said or (bool(stems) and len(stems & query.said_stems) / len(stems) >= SAID_SHARE)
+
+
+def bare_year(match: re.Match) -> bool:
+    """A four-digit year standing alone: a date, not a count ("in 2018" answers no "how many")."""
+    return bool(re.fullmatch(YEAR, match.group(0))) and not re.match(r"\s*(years?|people|times)\b",
+                                                                      match.string[match.end():])
 
 
 def candidate_words(text: str) -> list[str]:
@@ -139,7 +148,9 @@ class Answerer:
         if not cands:
             return self.abstain(query, hits, cands, None)
         self._features(cands, query, query_vector, lexical.previous)
-        ranked = sorted(cands, key=lambda c: (-c.score, c.start))
+        # For "what did X say", a sentence in which X speaks comes before any in which X doesn't.
+        first = speaker_pattern(query, explicit_only=True) is not None
+        ranked = sorted(cands, key=lambda c: (first and not c.typed, -c.score, c.start))
         hits = self._rerank(hits, ranked)
         best = ranked[0]
         diagnostics = {"type": query.qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
@@ -154,7 +165,13 @@ class Answerer:
             return self.abstain(query, hits, ranked, None, diagnostics)
         cue = CUES.get(query.qtype)
         speaker = speaker_pattern(query) if query.qtype == "say" else None
-        chosen = self._select(ranked, query.qtype, speaker or (cue if query.qtype in STRICT_CUES else None))
+        if speaker is not None:
+            required = lambda c: speaks(speaker, c.text, c.hit.chunk.text)  # noqa: E731
+        elif query.qtype in STRICT_CUES and cue is not None:
+            required = lambda c: bool(cue.search(c.text))  # noqa: E731
+        else:
+            required = None
+        chosen = self._select(ranked, query.qtype, required)
         answer = self.compose(query, hits, chosen)
         if query.qtype == "when":
             overview.add_publication_date(answer, chosen, chunks, self)
@@ -166,7 +183,9 @@ class Answerer:
         """The decision: does the best sentence answer the question well enough to be given?"""
         if query.qtype == "author" and BYLINE.search(best.text):
             return True  # a byline is the whole answer to "who wrote it?", whatever else scores
-        weak = best.semantic < MIN_SEMANTIC and best.coverage < 0.5  # rare names embed poorly: coverage decides
+        # Rare names embed poorly: coverage decides. A quote by the speaker asked about may share
+        # no word with "what did X say?", so it is not weak for lacking them.
+        weak = best.semantic < MIN_SEMANTIC and best.coverage < 0.5 and not (query.qtype == "say" and best.spoken)
         return (not weak and best.score >= MIN_EVIDENCE and best.context >= MIN_COVERAGE
                 and best.typed and best.named and best.focused >= MIN_FOCUS)
 
@@ -219,6 +238,7 @@ class Answerer:
 
         cue = CUES.get(query.qtype)
         speaker = speaker_pattern(query) if query.qtype == "say" else None
+        asked_speaker = speaker_pattern(query, explicit_only=True) if query.qtype == "say" else None
         # Definitions ("What is the Entity List?") want the sentence naming the thing as written;
         # for people, later sentences use the surname alone, so no bonus there.
         definition = re.match(r"^\s*what (is|are|was|were)\b", query.standalone, re.I)
@@ -226,16 +246,22 @@ class Answerer:
         given = {m.group(0).lower() for m in cue.finditer(query.standalone)} if cue is not None else set()
         contexts: dict[str, np.ndarray] = {}
         named: dict[str, bool] = {}
+        passages: dict[str, str] = {}  # each chunk with the one before: who speaks may be named there
         for cand, sim in zip(cands, sims):
             chunk = cand.hit.chunk
             if chunk.chunk_id not in contexts:
                 title = frozenset(tokens(chunk.meta.get("title", "")))
                 contexts[chunk.chunk_id] = matched(candidate_words(chunk.text), title)
-                # Not the title (it would name the same thing for every chunk); the passage before
-                # is included, as a sentence may refer back to a name ("It added ...").
+                # The passage before is included, as a sentence may refer back to a name ("It
+                # added ..."). The title only when the question gives one name: it then often just
+                # says which document is meant ("Has the Larkspur permit been granted?"), while two
+                # names ask how they relate, which the passage itself must show.
                 before = (previous or {}).get(chunk.chunk_id)
                 held = frozenset(tokens(chunk.text + " " + (before.text if before else "")))
+                if len(query.names) == 1:  # a lone name may just say which document: its title names it
+                    held |= title
                 named[chunk.chunk_id] = all(set(name) <= held for name in query.names)
+                passages[chunk.chunk_id] = (before.text + "\n" if before else "") + chunk.text
             cand.semantic = float(sim)
             cand.coverage = share(matched(candidate_words(cand.text)))
             context = contexts[chunk.chunk_id]
@@ -245,10 +271,16 @@ class Answerer:
             dense = cand.hit.dense_score if cand.hit.dense_score is not None else cand.semantic
             has_cue = 0.5 if cue is None else float(bool(cue.search(cand.text)))
             if query.qtype in TYPED:
-                cand.typed = any(m.group(0).lower() not in given for m in cue.finditer(cand.text))
+                cand.typed = any(m.group(0).lower() not in given and not (query.qtype == "count" and bare_year(m))
+                                 for m in cue.finditer(cand.text))
+                if query.money:
+                    cand.typed = bool(CUES["money"].search(cand.text))
                 has_cue = float(cand.typed)
+            elif asked_speaker is not None:
+                # "How did X respond?": a sentence in which X doesn't speak doesn't answer it
+                cand.typed = cand.spoken = speaks(asked_speaker, cand.text, passages[chunk.chunk_id])
             w_cue = 1.0 if query.qtype == "author" else W_CUE
-            if speaker is not None and speaker.search(cand.text):
+            if speaker is not None and speaks(speaker, cand.text, passages[chunk.chunk_id]):
                 has_cue, w_cue = 1.0, W_SPEAKER
             cand.score = (W_SEMANTIC * cand.semantic + W_DENSE * dense + W_COVERAGE * cand.coverage
                           + W_CONTEXT * cand.context + w_cue * has_cue)
@@ -269,7 +301,7 @@ class Answerer:
         return sorted(hits, key=lambda h: order.get(h.chunk.chunk_id, len(ranked)))
 
     def _select(self, ranked: list[Candidate], qtype: str, required=None) -> list[Candidate]:
-        """The best sentence, then close runners-up that add something (and carry ``required``)."""
+        """The best sentence, then close runners-up that add something (and pass ``required``, if given)."""
         s = self.settings
         is_list = qtype == "list"
         limit = s.max_list_sentences if is_list else s.max_answer_sentences
@@ -283,7 +315,7 @@ class Answerer:
                 break
             n_words = len(cand.text.split())
             overlap = len(cand.stems & covered) / max(1, len(cand.stems))
-            if used + n_words > budget or overlap > 0.6 or (required and not required.search(cand.text)):
+            if used + n_words > budget or overlap > 0.6 or (required and not required(cand)):
                 continue
             chosen.append(cand)
             used += n_words

@@ -53,9 +53,16 @@ AUX = r"(?:is|was|are|were|did|does|do|has|have|had|can|could|will|would|should|
 # The thing asked for: "what stake ...", "which department ...", "SenseTime's revenue"
 FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AUX}|of)\b"
                    r"|^\W*(?:who|what)\s+(?:is|was|are|were)\s+the\s+(?:[\w'’-]+\s+)*?(\w+)\s*(?:\?|$|(?:of|in|at|for|on)\b)"
-                   r"|\b\w+['’]s\s+(?:\w+\s+)??(\w+)\s*(?:\?|$|(?:in|on|at|for|of|today|now|this|that|and)\b)", re.I)
+                   # a possessive, not a contraction ("who's speaking", "what's new")
+                   r"|\b(?!(?:who|what|it|that|there|he|she|where|how|when|here|let)['’]s\b)\w+['’]s\s+(?:\w+\s+)??(\w+)"
+                   r"\s*(?:\?|$|(?:in|on|at|for|of|today|now|this|that|and)\b)", re.I)
 # What is counted: "how many employees", "how many outdoor units" (a plural right after wins)
 COUNTED = re.compile(rf"\bhow many\s+(?:of\s+(?:the|its|their)\s+)?(\w+)(?:\s+(?!{AUX}\b)(\w{{3,}}s)\b)?", re.I)
+# "how much did it cost / did they pay / was invested": the answer is an amount of money
+MONEY_QUESTION = re.compile(r"\bhow much\b(?!\s+(time|longer|later|more time)\b)(?=.*\b(cost|costs|pay|paid|price|priced|spend|"
+                            r"spent|fees?|money|cash|worth|invest|invested|put into|raise|raised|budget|charge|charged|"
+                            r"fines?|earn|earned)\b)",
+                            re.I)
 GENERIC_COUNTED = frozenset(normal(w) for w in ("people", "persons", "times", "ways", "things", "ones"))
 QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 
@@ -79,6 +86,7 @@ class Query:
     said_stems: frozenset = frozenset()  # the conversation's tokens: a sentence made mostly of them adds nothing
     injection: bool = False
     more: bool = False  # "what else ...": what the conversation already gave is left out
+    money: bool = False  # a "how much" question about money: the answer holds an amount
 
     @property
     def search_terms(self) -> list[str]:
@@ -258,21 +266,52 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         found = FOCUS.search(question) or COUNTED.search(question)
         word = next((g for g in reversed(found.groups()) if g), "") if found else ""
         token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""
+        query.money = query.qtype == "count" and bool(MONEY_QUESTION.search(question))
         generic = token in GENERIC_COUNTED  # "how many people": any group of people can be meant
         query.focus = token if token in terms and token not in FRAMING and not generic else ""
     return query
 
 
-def speaker_pattern(query: Query):
-    """For "what did X say": a pattern for sentences in which X speaks, or None."""
+def speaker_pattern(query: Query, explicit_only: bool = False):
+    """For "what did X say": a pattern for sentences in which X speaks, or None.
+
+    X is matched by its last word, as sources add first names and titles ("Deputy Treasury
+    Secretary Adeyemo" is written "Deputy Treasury Secretary Wally Adeyemo"), before the verb, even
+    across an apposition ("The Treasury Department, which oversees the list, said"), or after it
+    ("..., said Mayor X."). ``explicit_only``: None when X is a pronoun the conversation resolved
+    ("what did they say?"), which is a guess.
+    """
     subject = SAY_QUESTION.match(query.standalone)
     if not subject:
         return None
     names_ = [w for w in words(subject.group(1)) if w.lower() not in STOPWORDS]
-    if not names_ and query.background:  # "what else did they say?": the people the conversation named
-        context = names(query.standalone[len(query.question):])
+    if not names_ and query.background and not explicit_only:  # "what else did they say?": who was just named
+        context = names(query.standalone[query.standalone.find(" (") + 2:])
         names_ = words(context[-1]) if context else []
     if not names_:
         return None
-    name = r"\W+".join(re.escape(w) for w in names_)
-    return re.compile(rf"\b{name}\b(?:\W+\w+){{0,6}}?\W+{SPEECH}\b", re.I)
+    name = re.escape(names_[-1])
+    # A role is often named once ("Mayor Helen Voss cut ...") and the person quoted by surname
+    # later ("... Voss said"): the third form links the two.
+    cap = r"(?-i:[A-Z])[\w'’-]+"
+    return re.compile(rf"\b{name}\b(?:\W+\w+){{0,10}}?\W+{SPEECH}\b|\b{SPEECH}\W+(?:\w+\W+){{0,3}}?{name}\b(?:\W+{cap}){{0,3}}\s*[.,;]"
+                      rf"|\b{name}\W+(?:{cap}\W+){{0,2}}(?P<person>{cap})\b.*?\b(?P=person)\b(?:\W+\w+){{0,3}}?\W+{SPEECH}\b",
+                      re.I | re.S)
+
+
+PRONOUN_SPEAKS = re.compile(rf"^\W*(It|He|She|They)\s+(?:\w+\s+)?{SPEECH}\b")
+
+
+def speaks(pattern, sentence: str, passage: str = "") -> bool:
+    """Whether the speaker of ``pattern`` speaks in ``sentence``, also by the surname the passage gives them."""
+    if pattern.search(sentence):
+        return True
+    at = passage.find(sentence) if passage else -1
+    if at > 0 and PRONOUN_SPEAKS.match(sentence) and pattern.search(passage[max(0, at - 400):at]):
+        return True  # "It added that ...", right after the speaker's own sentence
+    found = pattern.search(passage) if passage else None
+    person = found.group("person") if found else None
+    if not person:
+        return False
+    name = re.escape(person)
+    return bool(re.search(rf"\b{name}\b(?:\W+\w+){{0,3}}?\W+{SPEECH}\b|\b{SPEECH}\W+{name}\s*[.,;]", sentence))

@@ -150,3 +150,34 @@ def test_an_html_answer_carries_the_metadata_from_its_meta_tags(small):
     assert "300 pieces" in c.sentence
     assert (c.title, c.publisher, c.published, c.url) == (
         "City Museum Opens Glass Wing", "Metro Daily", "2022-03-15", "https://example.org/museum-glass")
+
+
+@pytest.fixture(scope="module")
+def ferry(tmp_path_factory, embedder):
+    """A pipeline over one short news item written for these tests (tests/fixtures/typed)."""
+    from app.pipeline import Pipeline
+    from tests.conftest import FIXTURES, make_settings
+
+    pipeline = Pipeline(make_settings(tmp_path_factory.mktemp("ferry"), FIXTURES / "typed"), embedder)
+    pipeline.ingest()
+    return pipeline
+
+
+def test_a_money_question_is_answered_with_an_amount(ferry):
+    answer = ferry.ask("how much did the repairs cost?")
+    assert not answer.abstained and "2.3 million dollars" in answer.answer
+
+
+def test_a_year_alone_is_no_answer_to_how_many(ferry):
+    answer = ferry.ask("How many engines were replaced?")
+    assert answer.abstained, answer.answer  # "In 2019, ... proposed replacing the ferry's engines" counts nothing
+
+
+def test_a_role_asked_about_is_linked_to_the_person_quoted_by_surname(ferry):
+    answer = ferry.ask("What did the harbour master say?")
+    assert not answer.abstained and "safer than it has ever been" in answer.answer
+
+
+def test_what_someone_said_is_refused_when_only_others_speak(ferry):
+    answer = ferry.ask("What did the town council say about the repairs?")
+    assert answer.abstained, answer.answer

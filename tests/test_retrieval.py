@@ -36,11 +36,11 @@ def test_tokens_fold_spellings_stems_and_synonyms():
 
 
 def test_bm25_finds_the_chunk_and_corrects_typos_against_the_corpus_vocabulary():
-    index = LexicalIndex([chunk(1, "SenseTime makes facial recognition software. Its label was funded."),
+    index = LexicalIndex([chunk(1, "SenseTime makes facial recognition software. Its brand was funded."),
                           chunk(2, "The orchard grows apples."), chunk(3, "Bridges need repairs.")],
-                         dictionary=frozenset({"founded", "label", "apples"}))
+                         dictionary=frozenset({"founded", "brand", "apples"}))
     terms = lambda q: list(analyze(q, [], index, index.speller.dictionary).terms)
-    assert terms("SenseTme apples labled") == [stem("SenseTime"), stem("apples"), stem("label")]
+    assert terms("SenseTme apples bramd") == [stem("SenseTime"), stem("apples"), stem("brand")]
     assert terms("When was it founded?") == [stem("founded")]  # a real word is never bent into "fund"
     assert index.search(tokens("facial recognition"), k=3)[0][0].chunk_id == "d:1"
     assert index.search(tokens("unrelated words"), k=3) == []
