@@ -168,6 +168,7 @@ def test_a_saved_conversation_is_renamed_and_deleted(page, server):  # noqa: F81
     tab.locator("#question textarea").wait_for(timeout=60000)
     ask(tab, TURNS[0])
     tab.get_by_role("button", name="New conversation").click()  # the first stays in the list
+    tab.wait_for_function("() => !document.querySelector('#chat [data-testid=\"bot\"]')", timeout=10000)
     ask(tab, "How long do existing investors have to divest?")
     listing = tab.locator("#saved-list")
     tab.wait_for_function("() => document.querySelectorAll('#saved-list label').length === 2", timeout=10000)
