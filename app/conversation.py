@@ -36,6 +36,34 @@ ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Po
 PLURAL = re.compile(r"\b(they|them|their|theirs)\b", re.I)
 
 
+# "the second one", "the first guy's", "the latter": one item of a list the last answer gave
+ORDINAL = re.compile(r"\bthe\s+(first|second|third|fourth|last|latter|former)(?:\s+(?:one|guy|man|woman|person|"
+                     r"company|firm|official|name|group)\b|(?=['’]s\b|\s*[?.!,]|\s*$))", re.I)
+ORDINALS = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "last": -1, "latter": -1}
+_NAME = r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*"
+ENUMERATION = re.compile(rf"({_NAME})((?:,\s+{_NAME})*),?\s+and\s+({_NAME})")
+
+
+def _listed(reply: str) -> list[str]:
+    """The names of the last "A, B and C" list in an answer, in order (markers dropped)."""
+    found = list(ENUMERATION.finditer(re.sub(r"\s*\[\d+\]", "", reply)))
+    if not found:
+        return []
+    last = found[-1]
+    middle = [n.strip() for n in last.group(2).split(",") if n.strip()]
+    return [last.group(1), *middle, last.group(3)]
+
+
+def _ordinal(question: str, replies: list[str]) -> str | None:
+    """The question with "the second one" replaced by the second name the last answer listed."""
+    found = ORDINAL.search(question)
+    items = _listed(replies[-1]) if found and replies else []
+    index = ORDINALS[found.group(1).lower()] if found else 0
+    if not items or index >= len(items):
+        return None
+    return question[:found.start()] + items[index] + question[found.end():]
+
+
 def _subject(question: str, known_names: frozenset[str] = frozenset()) -> str | None:
     """The main name a question is about: its first capitalised phrase after the first word, or,
     when the user typed in lower case, its first word that the sources write as a name."""
@@ -61,6 +89,10 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     if not previous:
         return question
     last = previous[-1].strip()
+    replies = [t["content"] for t in history if t["role"] == "assistant"]
+    picked = _ordinal(question, replies)
+    if picked:
+        return picked
     about = WHAT_ABOUT.match(question)
     if about and WH_WORD.match(about.group(1)):  # "and when?", "what about why?": a new question word, not a subject
         about = None
@@ -75,7 +107,6 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
         swapped = re.sub(r"\bits\b", f"{subject}'s", question, count=1, flags=re.I)
         return re.sub(r"\b(it|the company|the firm)\b", subject, swapped, count=1, flags=re.I)
     context = [_topic(last)]
-    replies = [t["content"] for t in history if t["role"] == "assistant"]
     if PLURAL.search(question) and replies:  # "they" most often means the people just named
         people = [n for n in names(re.sub(r"\[\d+\]", "", replies[-1]))
                   if " " in n and not ORG_WORDS.search(n)]

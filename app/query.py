@@ -32,7 +32,10 @@ THANKS = re.compile(r"^\W*(thanks|thank you|thx|ty|cheers|much appreciated|appre
                     r"(?!.*\b(who|what|when|where|why|how|which|whose)\b)", re.I)
 HELP = re.compile(
     r"^\W*(help|\?|what can you do|what do you do|how (do|does) (this|it|you) work|what (can|should) i ask( you)?|"
-    r"who are you|what are you|(what|how) can you help( me)?( with)?|what (documents?|sources?|files?|docs|articles?) (do you have|are (there|available|loaded|indexed))|"
+    r"who are you|what are you|(what|how) can you help( me)?( with)?|"
+    r"(what|which) (documents?|sources?|files?|docs|articles?) (do you have|have you got|are (there|available|loaded|indexed)|"
+    r"can you (see|read|access|search))( access to)?|"
+    r"what (kind of |sort of )?(stuff|things|topics|subjects|questions) (can|do) (you|i) (answer|ask|cover|know)( questions)?( about)?|"
     r"what do you know( about)?|what('s| is) in (the|your) (corpus|index|collection|database)|list (the )?(documents|sources))"
     r"\W*$", re.I)
 SUMMARY = re.compile(
@@ -56,6 +59,9 @@ FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AU
                    # a possessive, not a contraction ("who's speaking", "what's new")
                    r"|\b(?!(?:who|what|it|that|there|he|she|where|how|when|here|let)['’]s\b)\w+['’]s\s+(?:\w+\s+)??(\w+)"
                    r"\s*(?:\?|$|(?:in|on|at|for|of|today|now|this|that|and)\b)", re.I)
+# The event of a passive "when" question: "When was X founded?" asks for the founding, not any date about X
+WHEN_PASSIVE = re.compile(r"^\W*when\s+(?:was|were|is|are|will\s+be|has\s+been|had\s+been)\s+.+?\s+(\w+(?:ed|en)|built|made|"
+                          r"held|set up|born|sold|bought|hit|put)\W*$", re.I)
 # What is counted: "how many employees", "how many outdoor units" (a plural right after wins)
 COUNTED = re.compile(rf"\bhow many\s+(?:of\s+(?:the|its|their)\s+)?(\w+)(?:\s+(?!{AUX}\b)(\w{{3,}}s)\b)?", re.I)
 # "how much did it cost / did they pay / was invested": the answer is an amount of money
@@ -263,7 +269,7 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         query.names = [name_tokens(n, lexical) for n in given
                        if n not in query.premises and not n.startswith("“") and not NUMBER.fullmatch(n)]
         query.names = [n for n in query.names if n]
-        found = FOCUS.search(question) or COUNTED.search(question)
+        found = FOCUS.search(question) or COUNTED.search(question) or WHEN_PASSIVE.search(question)
         word = next((g for g in reversed(found.groups()) if g), "") if found else ""
         token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""
         query.money = query.qtype == "count" and bool(MONEY_QUESTION.search(question))

@@ -39,3 +39,12 @@ def test_what_about_swaps_the_subject():
 def test_malformed_history_is_a_clear_error(bad):
     with pytest.raises(DossierError, match="history"):
         validate_history(bad)
+
+
+def test_the_second_one_is_the_second_name_the_last_answer_listed():
+    history = [{"role": "user", "content": "who leads the two teams?"},
+               {"role": "assistant", "content": "The teams are led by Dr. Ana Ruiz and Tomas Berg. [1]"}]
+    assert standalone_query("what did the second one say?", history) == "what did Tomas Berg say?"
+    assert standalone_query("and the first guy's budget?", history) == "and Ana Ruiz's budget?"
+    # "first" that points at no list item is left alone
+    assert "Berg" not in standalone_query("what happened the first time?", history)
