@@ -1,4 +1,4 @@
-"""Questions about the documents themselves: summaries, author, date, source, and small talk or help.
+"""Questions about the documents themselves: summaries, author, date, source, title, and small talk or help.
 
 Answered from the documents' metadata and their central sentences, not by searching for the
 question's words ("summarize this" shares no words with any source). Every statement taken from
@@ -185,6 +185,14 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
             said = f"{d.label} was published on {when}." if when else f"{d.label} carries no date."
             year = (m.get("published") or "")[:4]
             cited.append(_find(d, re.compile(re.escape(year)) if year else None))
+        elif query.intent == "title":
+            # The headline is metadata; the text's first line (a news article's subtitle) is quoted.
+            opening = d.sentences[0] if d.sentences else None
+            where = ", ".join(p for p in (m.get("publisher", ""), pretty_date(m.get("published", ""))) if p)
+            said = f"The headline is “{m.get('title') or d.doc_id}”" + (f" ({where})" if where else "") + "."
+            if opening is not None:
+                said += f" The text opens: “{opening.text.splitlines()[0].strip()}”"
+            cited.append(opening)
         else:  # source
             kind = TYPE_NAMES.get(m.get("doc_type", ""), m.get("doc_type", "document").replace("_", " "))
             article = "an" if kind[:1].lower() in "aeiou" else "a"

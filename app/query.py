@@ -50,6 +50,9 @@ SOURCE = re.compile(
     rf"\b(what('s| is| are) (the|your) sources?|where (is|does|did) {_DOC} (from|come from)|who published|"
     r"(what|which) (publication|outlet|newspaper|paper|publisher|site|website)|is (this|it) (reliable|trustworthy))\b",
     re.I)
+# The document's own headline or subtitle (a person's "title" is a content question)
+TITLE = re.compile(rf"\b(head ?line|sub-?head(line)?|sub-?title|dek)\b|\btitle of {_DOC}|\b{_DOC}(['’]s)? title\b|"
+                   rf"\bwhat(['’]s| is) {_DOC} (called|titled)\b", re.I)
 NUMBER = re.compile(r"\b\d[\d,.]*\b")
 BACKGROUND_WEIGHT = 0.35  # weight of a term the conversation supplied, relative to the question's own
 AUX = r"(?:is|was|are|were|did|does|do|has|have|had|can|could|will|would|should|kind|sort|type)"
@@ -79,7 +82,7 @@ class Query:
 
     question: str  # as typed
     standalone: str  # rewritten with the conversation, when it is a follow-up
-    intent: str  # content | smalltalk | help | summary | author | published | source
+    intent: str  # content | smalltalk | help | summary | author | published | source | title
     qtype: str  # the kind of sentence that answers: when, count, who, why, where, list, yesno, say, what
     premises: list[str] = field(default_factory=list)  # names, numbers, quotes taken as given that no source holds
     names: list[list[str]] = field(default_factory=list)  # each name's distinctive tokens: an answer's passage holds them
@@ -111,7 +114,7 @@ def question_type(question: str) -> str:
         return "when"
     if re.search(r"\b(how (many|much|old|big|large)|number of|what number|what (amount|percentage|share))\b", q):
         return "count"
-    if re.match(r"^(who|whom|whose)\b", q):
+    if re.match(r"^(who|whom|whose|whos)\b", q):
         return "who"
     if re.match(r"^why\b", q) or re.search(r"\b(reasons?|justification|rationale|motives?|motivation|explanation|"
                                              r"for what|on what (grounds|basis))\b", q):
@@ -141,6 +144,8 @@ def intent_of(question: str) -> str:
         return "author"
     if PUBLISHED.search(q):
         return "published"
+    if TITLE.search(q):
+        return "title"
     if SOURCE.search(q):
         return "source"
     if SUMMARY.search(q):
@@ -274,6 +279,8 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""
         query.money = query.qtype == "count" and bool(MONEY_QUESTION.search(question))
         generic = token in GENERIC_COUNTED  # "how many people": any group of people can be meant
+        # An unknown non-word is a typo the speller could not place ("unts"): nothing to look for
+        generic = generic or (token in query.missing and not known_word(word, dictionary))
         query.focus = token if token in terms and token not in FRAMING and not generic else ""
     return query
 

@@ -63,3 +63,12 @@ def test_a_relative_date_gets_the_publication_date_labelled(memos):
 def test_the_memo_questions_from_the_issue(memos):
     assert "Tomasz Okafor" in memos.ask("Who leads Project Larkspur?").answer
     assert "14 engineers" in memos.ask("How many engineers did the team hire?").answer
+
+
+def test_the_headline_comes_from_metadata_and_the_opening_line_is_quoted_and_cited(memos):
+    answer = memos.ask("what's the headline of the footbridge article?")
+    title = next(c.meta["title"] for c in memos.store.chunks() if c.doc_id == "riverside-footbridge-reopens")
+    assert f"The headline is “{title}”" in answer.answer and len(answer.citations) == 1
+    assert answer.citations[0].doc_id == "riverside-footbridge-reopens"
+    assert answer.citations[0].sentence.splitlines()[0] in answer.answer
+    resolves(answer, memos)
