@@ -311,9 +311,11 @@ class Store:
         if not self._files:
             return
         generation = self.generation()
-        states = self.doc_states()
+        # The states this ingest read (under the writer lock, nothing written since) or read anew.
+        states = dict(self._seen[1]) if self._seen is not None and self._seen[0] == generation else self.doc_states()
         self._attach_files(states)
         self._save_manifest(states, generation)
+        self._seen = (generation, states)
 
     def _attach_files(self, states: dict[str, DocState]) -> None:
         for doc_id, record in self._files.items():

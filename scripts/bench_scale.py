@@ -140,6 +140,11 @@ def part_ask(chroma_url: str = "") -> dict:
         upload = SCALE / "uploads" / "ferry-timetable.md"
         upload.parent.mkdir(parents=True, exist_ok=True)
         upload.write_text(UPLOAD, encoding="utf-8")
+        left = pipeline.store.doc_states().get("ferry-timetable")
+        if left:  # added back by a serve start of an earlier run: the upload must be new
+            pipeline.store.delete(left.chunk_ids)
+            pipeline.store.bump_generation()
+            pipeline.ask("How do I create a virtual environment?")
         t = time.perf_counter()
         pipeline.ingest([upload], prune=False)
         answer = pipeline.ask("How often will the harbour ferry leave?")
@@ -147,6 +152,7 @@ def part_ask(chroma_url: str = "") -> dict:
         out["upload_found"] = any(c.doc_id == "ferry-timetable" for c in answer.citations)
         pipeline.store.delete(pipeline.store.doc_states()["ferry-timetable"].chunk_ids)  # leave the index as it was
         pipeline.store.bump_generation()
+        upload.unlink()  # else every later serve start adds it back first
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
@@ -227,7 +233,9 @@ def main() -> None:
     build_corpus()
     first = run_part("ingest")
     ask = run_part("ask")
-    start = serve_first_answer()
+    (SCALE / "uploads" / "ferry-timetable.md").unlink(missing_ok=True)  # left by runs before the part above removed it
+    starts = [serve_first_answer() for _ in range(3)]  # the machine is shared: one start varies by a third
+    start = statistics.median(starts)
     proc, url = chroma_server()
     try:
         server = run_part("ask", url)
@@ -243,7 +251,8 @@ def main() -> None:
                          f"{first['date']}", ""),
         ("index size on disk", f"{size_mb(INDEX):.0f} MB", ""),
         ("re-ingest, nothing changed (1,700 files)", f"{first['recheck_s'] or float('nan'):.0f} s", ""),
-        ("serve start to first answer (no corpus re-check)", f"{start:.1f} s", "< 20 s"),
+        ("serve start to first answer (no corpus re-check)",
+         f"{start:.1f} s, median of 3 ({', '.join(f'{x:.1f}' for x in starts)})", "< 20 s"),
         ("open index / first answer (in process)", f"{ask['open_s']:.1f} s / {ask['first_answer_s']:.1f} s", ""),
         ("ask, first pass over the questions", f"p50 {ask['cold_p50_ms']:.0f} ms, p95 {ask['cold_p95_ms']:.0f} ms", ""),
         ("warm ask (second pass)", f"p50 {ask['p50_ms']:.0f} ms, p95 {ask['p95_ms']:.0f} ms", "p95 < 150 ms"),
