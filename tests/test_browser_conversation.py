@@ -28,6 +28,8 @@ def bots(tab):
 def open_saved_panel(tab):
     """The side panel of saved conversations, opened if it is folded (it starts folded on a phone)."""
     panel = tab.locator("#saved")
+    if tab.viewport_size["width"] < 769:  # folded by the page once loaded: wait for it, or it folds after our click
+        tab.wait_for_function("() => !document.querySelector('#saved.open')", timeout=15000)
     if "open" not in (panel.get_attribute("class") or ""):
         panel.locator(".toggle-button").click()
     tab.locator("#saved-list").wait_for(state="visible", timeout=10000)
@@ -108,7 +110,7 @@ def test_a_five_turn_conversation_is_saved_reopened_and_exported(page, server, s
         tab.get_by_text("Summarize the documents").first.wait_for(timeout=15000)
         example = tab.get_by_text("Summarize the documents").first.bounding_box()
         assert example["y"] + example["height"] <= SIZES[size]["height"]
-        assert tab.locator("#saved.open").count() == 0
+        tab.wait_for_function("() => !document.querySelector('#saved.open')", timeout=15000)
     for question in TURNS:
         ask(tab, question)
     check_conversation(tab)
