@@ -286,7 +286,9 @@ class Answerer:
                           + W_CONTEXT * cand.context + w_cue * has_cue)
             if phrases and any(p in cand.text.lower() for p in phrases):
                 cand.score += W_PHRASE
-            if _given(cand, query):
+            # A sentence already given is demoted, unless it names what this question names: after
+            # "Why was X banned?", "What about Y?" may rightly get the sentence that named Y too.
+            if _given(cand, query) and not any(set(name) <= cand.stems for name in query.names):
                 cand.score *= REPEAT_PENALTY
             cand.named = named[chunk.chunk_id]  # decides, but doesn't rank: a name may be a page away
             if not cand.typed:

@@ -181,3 +181,10 @@ def test_a_role_asked_about_is_linked_to_the_person_quoted_by_surname(ferry):
 def test_what_someone_said_is_refused_when_only_others_speak(ferry):
     answer = ferry.ask("What did the town council say about the repairs?")
     assert answer.abstained, answer.answer
+
+
+def test_a_subject_swap_may_repeat_the_sentence_that_named_the_new_subject(real):
+    first = real.ask("Why was SenseTime banned?")
+    history = [{"role": "user", "content": "Why was SenseTime banned?"}, {"role": "assistant", "content": first.answer}]
+    answer = real.ask("What about Hikvision?", history)
+    assert not answer.abstained and "Hikvision" in answer.citations[0].sentence
