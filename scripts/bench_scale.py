@@ -244,7 +244,8 @@ def main() -> None:
         proc.wait(timeout=30)
         shutil.rmtree(SCALE / "server-copy", ignore_errors=True)
     rows = [
-        ("corpus", f"{ask['chunks']:,} chunks, {first['tokens']:,} tokens (python3.11-doc, postgresql-doc-15)", ""),
+        ("corpus", f"{ask['chunks']:,} chunks ({first['tokens']:,} tokens at the first build; python3.11-doc, "
+                   "postgresql-doc-15, git's release notes)", ""),
         ("first ingest", f"{first['ingest_tokens_per_s']:.0f} tokens/s vs raw model {first['raw_tokens_per_s']:.0f} "
                          f"({first['ingest_tokens_per_s'] / first['raw_tokens_per_s']:.0%}), "
                          f"{first['seconds'] / 60:.1f} min, {first['backend']} {first['precision']}, "
