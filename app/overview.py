@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 
 import numpy as np
@@ -29,11 +30,28 @@ ABSOLUTE = re.compile(rf"\b({YEAR}|({MONTHS}) \d{{1,2}})\b", re.I)
 
 @dataclass
 class Doc:
-    """One indexed document as the overview sees it: metadata and its sentences in order."""
+    """One indexed document as the overview sees it: metadata, its chunks, and its sentences in order."""
 
     doc_id: str
     meta: dict
-    sentences: list  # Candidate objects, in document order
+    chunks: list  # its Chunk objects, in document order
+
+    @cached_property
+    def sentences(self) -> list:
+        """Its distinct sentences (Candidate objects), in document order; split on first use.
+
+        Lazily, per document: at 50,000 chunks splitting them all took 15-26 s, and a question
+        about one document's author or date needs that document's sentences only.
+        """
+        from app.answering import Candidate  # the answerer's own record; imported late to avoid a cycle
+
+        seen, sentences = set(), []
+        for chunk in self.chunks:
+            for s in split_sentences(chunk.text, offset=chunk.start):
+                if s.start not in seen and not is_instruction(s.text):
+                    seen.add(s.start)
+                    sentences.append(Candidate(Hit(chunk, 0.0), s.start, s.end, s.text))
+        return sentences
 
     @property
     def label(self) -> str:
@@ -56,10 +74,11 @@ _SPLIT: tuple[list, list] = ([], [])  # (chunk list, its documents): kept until 
 
 
 def documents(chunks: list[Chunk]) -> list[Doc]:
-    """The indexed documents, each with its distinct sentences in order.
+    """The indexed documents, each with its chunks (and, on first use, its sentences) in order.
 
-    Splitting every chunk took seconds at 50,000 chunks, once per document question; the lexical
-    index hands out the same chunk list until it changes, so the split is kept for that list.
+    Grouping 50,000 chunks takes a moment, once per document question; the lexical index hands out
+    the same chunk list until it changes, so the documents (and the sentences split so far) are
+    kept for that list.
     """
     global _SPLIT
     cached_chunks, cached_docs = _SPLIT
@@ -71,21 +90,11 @@ def documents(chunks: list[Chunk]) -> list[Doc]:
 
 
 def _split(chunks: list[Chunk]) -> list[Doc]:
-    from app.answering import Candidate  # the answerer's own record; imported late to avoid a cycle
-
     by_doc: dict[str, list[Chunk]] = {}
     for chunk in chunks:
         by_doc.setdefault(chunk.doc_id, []).append(chunk)
-    docs = []
-    for doc_id, parts in sorted(by_doc.items()):
-        seen, sentences = set(), []
-        for chunk in sorted(parts, key=lambda c: c.start):
-            for s in split_sentences(chunk.text, offset=chunk.start):
-                if s.start not in seen and not is_instruction(s.text):
-                    seen.add(s.start)
-                    sentences.append(Candidate(Hit(chunk, 0.0), s.start, s.end, s.text))
-        docs.append(Doc(doc_id, parts[0].meta, sentences))
-    return docs
+    return [Doc(doc_id, parts[0].meta, sorted(parts, key=lambda c: c.start))
+            for doc_id, parts in sorted(by_doc.items())]
 
 
 def _pick(query: Query, docs: list[Doc], hits: list[Hit]) -> list[Doc]:
@@ -102,7 +111,8 @@ def _pick(query: Query, docs: list[Doc], hits: list[Hit]) -> list[Doc]:
         top = max(n for n, _ in named)
         return [d for n, d in named if n == top]
     if query.said:  # in a conversation, "this" is the document the answers came from
-        cited = [d for d in docs if any(s.text in query.said for s in d.sentences)]
+        given = [p.strip() for p in re.split(r"\s*\[\d+\]\s*", query.said) if len(p.strip()) > 20]
+        cited = [d for d in docs if any(g in c.text for c in d.chunks for g in given)]
         if cited:
             return cited[:1]
     return docs
