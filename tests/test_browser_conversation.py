@@ -21,6 +21,15 @@ SIDE_PANEL = {"panel note": "#saved-list .info-text", "saved conversation": "#sa
 GARBLED = re.compile(r"\[\{'text'|'type'|type text")
 
 
+def new_tab(page, server, size="desktop", **options):
+    """A browser context of its own (own local storage) with the page loaded and ready."""
+    context = page.context.browser.new_context(viewport=SIZES[size], **options)
+    tab = context.new_page()
+    tab.goto(server["url"] + "/", wait_until="load")
+    tab.locator("#question textarea").wait_for(timeout=60000)
+    return context, tab
+
+
 def bots(tab):
     return tab.locator("#chat [data-testid='bot']")
 
@@ -101,10 +110,7 @@ def marker_opens_its_passage_beside(tab):
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_a_five_turn_conversation_is_saved_reopened_and_exported(page, server, size, scheme):  # noqa: F811
-    context = page.context.browser.new_context(viewport=SIZES[size], color_scheme=scheme, accept_downloads=True)
-    tab = context.new_page()
-    tab.goto(server["url"] + "/", wait_until="load")
-    tab.locator("#question textarea").wait_for(timeout=60000)
+    context, tab = new_tab(page, server, size, color_scheme=scheme, accept_downloads=True)
     assert tab.evaluate("document.body.classList.contains('dark')") == (scheme == "dark")
     if size == "phone":  # the empty chat leaves the examples in view, and the panel starts folded
         tab.get_by_text("Summarize the documents").first.wait_for(timeout=15000)
@@ -164,10 +170,7 @@ def test_a_five_turn_conversation_is_saved_reopened_and_exported(page, server, s
 
 
 def test_a_saved_conversation_is_renamed_and_deleted(page, server):  # noqa: F811
-    context = page.context.browser.new_context(viewport=SIZES["desktop"])
-    tab = context.new_page()
-    tab.goto(server["url"] + "/", wait_until="load")
-    tab.locator("#question textarea").wait_for(timeout=60000)
+    context, tab = new_tab(page, server)
     ask(tab, TURNS[0])
     tab.get_by_role("button", name="New conversation").click()  # the first stays in the list
     tab.wait_for_function("() => !document.querySelector('#chat [data-testid=\"bot\"]')", timeout=10000)
@@ -207,10 +210,7 @@ def test_a_saved_conversation_is_renamed_and_deleted(page, server):  # noqa: F81
 
 def test_tampered_local_storage_is_checked_on_the_server(page, server):  # noqa: F811
     """Whatever the browser holds is parsed again: markup is text, broken records are dropped."""
-    context = page.context.browser.new_context(viewport=SIZES["desktop"])
-    tab = context.new_page()
-    tab.goto(server["url"] + "/", wait_until="load")
-    tab.locator("#question textarea").wait_for(timeout=60000)
+    context, tab = new_tab(page, server)
     ask(tab, TURNS[0])
     tab.wait_for_function("() => document.querySelectorAll('#saved-list label').length === 1", timeout=10000)
     # Gradio keeps the value encrypted with a key it gives the page; a hostile client has that key too,
