@@ -9,7 +9,7 @@ one veto is a premise (a name, number or quote) that no source holds.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -162,6 +162,10 @@ class Answerer:
                       "The closest passages are listed below.")
             return self.abstain(query, hits, ranked, reason, diagnostics)
         if not self._answers(best, query):
+            if query.qtype == "when" and not set(query.terms) - query.background:
+                # "when did this happen?" asks of the conversation's topic; no sentence dates it, so
+                # the date the document gives itself answers, labelled as such.
+                return overview.respond(replace(query, intent="published"), hits, chunks, self)
             return self.abstain(query, hits, ranked, None, diagnostics)
         cue = CUES.get(query.qtype)
         speaker = speaker_pattern(query) if query.qtype == "say" else None
@@ -243,7 +247,10 @@ class Answerer:
         # for people, later sentences use the surname alone, so no bonus there.
         definition = re.match(r"^\s*what (is|are|was|were)\b", query.standalone, re.I)
         phrases = [p.lower() for p in names(query.question) if " " in p] if definition else []
-        given = {m.group(0).lower() for m in cue.finditer(query.standalone)} if cue is not None else set()
+        # Dates and numbers the question itself gives are no answer; the conversation's (appended in
+        # brackets) are: "and when?" after an answer that said 2019 is answered by that sentence.
+        own = query.standalone[:query.standalone.find(" (")] if query.background else query.standalone
+        given = {m.group(0).lower() for m in cue.finditer(own)} if cue is not None else set()
         contexts: dict[str, np.ndarray] = {}
         named: dict[str, bool] = {}
         passages: dict[str, str] = {}  # each chunk with the one before: who speaks may be named there

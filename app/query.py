@@ -250,8 +250,10 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     """The Query for a question asked after ``history`` (already validated)."""
     typed, question = question, spelled(question, lexical, dictionary)
     history = [dict(t, content=spelled(t["content"], lexical, dictionary)) if t["role"] == "user" else t for t in history]
-    standalone = standalone_query(question, history, lexical.proper)
     intent = intent_of(question)
+    # Small talk and questions about the documents stand on their own ("summarize" after a question
+    # is not "summarize (that question's words)").
+    standalone = standalone_query(question, history, lexical.proper) if intent == "content" else question
     terms, surface, missing = weighted_terms(standalone, lexical)
     background: frozenset = frozenset()
     if standalone.startswith(question + " (") and standalone.endswith(")"):
@@ -268,6 +270,7 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     if intent == "content" and not terms:
         # Nothing left to search for ("when did this happen?", "explain"): it asks about the documents.
         query.intent = "published" if query.qtype == "when" else "summary"
+
     if query.intent == "content":
         given = premises(question)
         query.premises = missing_premises(given, lexical, dictionary)

@@ -188,3 +188,17 @@ def test_a_subject_swap_may_repeat_the_sentence_that_named_the_new_subject(real)
     history = [{"role": "user", "content": "Why was SenseTime banned?"}, {"role": "assistant", "content": first.answer}]
     answer = real.ask("What about Hikvision?", history)
     assert not answer.abstained and "Hikvision" in answer.citations[0].sentence
+
+
+def test_and_when_is_answered_by_the_date_the_last_answer_gave(real):
+    reply = real.ask("Who added SenseTime to the export blacklist?")
+    history = [{"role": "user", "content": "Who added SenseTime to the export blacklist?"},
+               {"role": "assistant", "content": reply.answer}]
+    answer = real.ask("and when?", history)
+    assert not answer.abstained and "2019" in answer.answer
+
+
+def test_small_talk_and_document_questions_are_not_rewritten_with_the_conversation(real):
+    history = [{"role": "user", "content": "What is SenseTime's revenue?"}, {"role": "assistant", "content": "x"}]
+    for question in ("thanks!", "summarize", "who wrote this"):
+        assert real.ask(question, history).standalone_query == question
