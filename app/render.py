@@ -121,11 +121,18 @@ def corpus_intro(docs: list[dict]) -> str:
     publishers = list(dict.fromkeys(d["publisher"] for d in docs if d.get("publisher")))
     dates = sorted(d["published"][:10] for d in docs if re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", d.get("published") or ""))
     line = f"**In the index:** {count}"
+    # Documents without a publisher or a date are counted apart, so an uploaded note is never
+    # credited to the publisher, or given the date, of the documents around it.
+    unnamed = sum(1 for d in docs if not d.get("publisher"))
     if publishers:
         line += " from " + _listed([escape_markdown(p) for p in publishers], 3, "publisher")
+        if unnamed:
+            line += f" and {unnamed} without a named publisher"
     if dates:
         span = pretty_date(dates[0]) + ("" if dates[0] == dates[-1] else f" to {pretty_date(dates[-1])}")
         line += f", {'dated' if dates[0] == dates[-1] else 'dated from'} {span}"
+        if len(dates) < len(docs):
+            line += f" ({len(docs) - len(dates)} undated)"
     titles = [f"“{escape_markdown(d['title'] or d['doc_id'])}”" for d in docs]
     more = " (the Corpus tab lists them all)" if len(titles) > 4 else ""
     return f"{line}: {_listed(titles, 4, 'document')}{more}."
