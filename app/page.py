@@ -170,3 +170,24 @@ DOWNLOAD = """(markdown) => {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }"""
+
+# After each answer: the chat shows the new question and answer, and the sources panel (newest
+# first) goes back to its top, even if a marker click or the wheel had scrolled either elsewhere;
+# otherwise a new answer could arrive out of sight, beside an older answer's passages.
+LATEST = """() => setTimeout(() => {
+  const scroller = root => [root, ...root.querySelectorAll('*')].find(e => {
+    const y = getComputedStyle(e).overflowY;
+    return (y === 'auto' || y === 'scroll') && e.scrollHeight > e.clientHeight;
+  });
+  const chat = document.querySelector('#chat');
+  const users = chat ? chat.querySelectorAll('[data-testid="user"]') : [];
+  const box = chat && scroller(chat);
+  if (box && users.length) {
+    const last = users[users.length - 1];
+    box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+  }
+  const sources = document.querySelector('#sources');
+  const panel = sources && scroller(sources);
+  if (panel) panel.scrollTop = 0;
+  document.querySelectorAll('#sources .source.active').forEach(e => e.classList.remove('active'));
+}, 60)"""

@@ -269,10 +269,11 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                                          placeholder="https://…", elem_id="add-url")
                     url_btn = gr.Button("Fetch and add", scale=1, elem_id="add-url-button")
         for trigger in (box.submit, send.click):
-            trigger(respond, [box, turns], [box, chat, turns, sources, exported, export_btn],
-                    api_visibility="private").success(
-                remember, [turns, current, conversations], [current, conversations, browser, listing, title],
-                api_visibility="private")
+            answered = trigger(respond, [box, turns], [box, chat, turns, sources, exported, export_btn],
+                               api_visibility="private")
+            answered.success(None, None, None, js=page.LATEST)
+            answered.success(remember, [turns, current, conversations],
+                             [current, conversations, browser, listing, title], api_visibility="private")
         # "New conversation" and the Chatbot's trash icon both start over: bubbles, sources,
         # question numbers and export together, so a cleared question is never exported.
         for trigger in (clear.click, chat.clear):

@@ -168,6 +168,20 @@ def test_the_sources_panel_scrolls_on_its_own_to_an_old_answers_passage(page):
     assert scroll_positions(page) == before  # neither the chat nor the page moved
 
 
+def test_a_new_answer_is_shown_even_after_a_marker_click_scrolled_elsewhere(page):
+    page.locator("#chat [data-testid='bot']").first.locator("a.cite").first.click()  # scrolls the panel away
+    page.wait_for_function("() => document.querySelector('#sources .source.active')", timeout=5000)
+    bot = ask(page, "Who wrote the article?")
+    page.wait_for_function("""() => {
+        const bots = document.querySelectorAll('#chat [data-testid="bot"]'), last = bots[bots.length - 1];
+        const chat = document.querySelector('#chat').getBoundingClientRect(), r = last.getBoundingClientRect();
+        return r.top >= chat.top - 1 && r.top < chat.bottom; }""", timeout=5000)  # the new answer is in view
+    page.wait_for_function("() => document.querySelector('#sources .html-container').scrollTop === 0", timeout=5000)
+    first = page.locator("#sources section.turn h4").first.inner_text()
+    assert first.endswith("Who wrote the article?") and "Jeanne Whalen" in bot.inner_text()
+    assert page.locator("#sources .source.active").count() == 0  # no stale highlight beside the new answer
+
+
 def test_user_errors_are_messages_on_the_page_not_tracebacks_in_the_log(page, server):
     log = server["tmp"] / "server.log"
     seen = len(log.read_text())
