@@ -32,6 +32,15 @@ def _inside(source: str, folder: Path) -> bool:
     return bool(source) and Path(source).resolve().is_relative_to(folder.resolve())
 
 
+def removable(pipeline) -> list[tuple[str, str]]:
+    """(title, doc id) of every indexed document that may be removed: all but the corpus folder's."""
+    if not pipeline.store.exists():
+        return []
+    states = pipeline.store.doc_states().values()
+    return sorted((s.title or s.doc_id, s.doc_id) for s in states
+                  if not _inside(s.source, pipeline.settings.corpus_dir))
+
+
 def check(pipeline, doc_id) -> tuple[str, str | None]:
     """(title, uploaded file) of a document that may be removed; a DossierError saying why not."""
     settings = pipeline.settings

@@ -150,8 +150,12 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         return render.corpus_intro(indexed())
 
     def removable():
-        return gr.update(choices=[(f"{d['title'] or d['doc_id']} ({d['doc_id']})", d["doc_id"]) for d in indexed()],
-                         value=None)
+        # Only what was added here: a corpus file would come back at the next start (removal.check).
+        try:
+            choices = removal.removable(pipeline)
+        except DossierError:
+            choices = []
+        return gr.update(choices=[(f"{title} ({doc_id})", doc_id) for title, doc_id in choices], value=None)
 
     # Removing asks first, naming what goes (removal.check); choosing another document withdraws the question.
     def ask_removal(doc_id):
@@ -210,14 +214,14 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         browser = gr.BrowserState([], storage_key=BROWSER_KEY, secret=BROWSER_CIPHER)
         with gr.Sidebar(label="Conversations", position="left", elem_id="saved"):
             listing = gr.Radio([], label="Saved in this browser", elem_id="saved-list",
-                               info="Reopen one with its sources; each answer is saved.")
+                               info="Each conversation is saved here as you ask; reopen one with its sources.")
             title = gr.Textbox(label="Title of the open conversation", max_length=saved.TITLE_CHARS,
                                elem_id="saved-title")
             with gr.Row():
                 rename_btn = gr.Button("Rename", size="sm", elem_id="saved-rename")
                 delete_btn = gr.Button("Delete", size="sm", elem_id="saved-delete")
         gr.Markdown("# Dossier\nAnswers from the source documents only; every sentence is cited. "
-                    "Click or hover a marker like [1] to see its passage.")
+                    "Click a marker like [1] to see its passage (hovering highlights it when it is in view).")
         about = gr.Markdown(intro, elem_id="corpus-intro")  # a function: made again on every page load
         with gr.Tab("Chat"):
             with gr.Row():
@@ -249,15 +253,17 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
             timeline = gr.HTML('<div class="timeline-empty">Reading the dates in the documents…</div>',
                                elem_id="timeline")
         with gr.Tab("Corpus"):
+            # Titles wrap, so publisher, date and type stay in view without scrolling sideways.
             table = gr.Dataframe(headers=["title", "publisher", "date", "type", "chunks"], value=documents,
-                                 interactive=False, label="Documents in the index")
+                                 interactive=False, label="Documents in the index", wrap=True,
+                                 column_widths=["44%", "20%", "13%", "13%", "10%"])
             file = gr.File(label=f"Add a document ({', '.join(sorted(set(SUPPORTED)))}; "
                                  f"up to {settings.max_upload_mb:g} MB)",
                            file_types=sorted(set(SUPPORTED)), elem_id="upload")
             status = gr.Markdown(elem_id="upload-status")
             with gr.Row():
-                doomed = gr.Dropdown([], label="Remove an uploaded document",
-                                     scale=4, elem_id="remove-doc")
+                doomed = gr.Dropdown([], label="Remove a document added here", scale=4, elem_id="remove-doc",
+                                     info="Files in the corpus folder are removed by deleting the file.")
                 remove_btn = gr.Button("Remove…", scale=1, min_width=80, elem_id="remove")
             with gr.Row(visible=False) as confirm_row:
                 confirm_btn = gr.Button("Yes, remove it", variant="primary", elem_id="remove-confirm")

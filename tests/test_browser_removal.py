@@ -1,4 +1,4 @@
-"""Removing a document in the Corpus tab: an upload goes after a confirmation, a corpus document is refused."""
+"""Removing a document in the Corpus tab: an upload goes after a confirmation; corpus documents are not offered."""
 
 from tests.test_browser import index_state, open_page, page, upload  # noqa: F401  (page: the shared browser)
 
@@ -8,7 +8,7 @@ def choose(tab, label_part: str):
     tab.get_by_role("option").filter(has_text=label_part).first.click()
 
 
-def test_an_upload_is_removed_after_confirming_and_a_corpus_document_is_refused(page, server, tmp_path):  # noqa: F811
+def test_an_upload_is_removed_after_confirming_and_corpus_documents_are_not_offered(page, server, tmp_path):  # noqa: F811
     tab = open_page(page.context.browser, server)
     note = tmp_path / "quarry-notes.md"
     note.write_text("---\ntitle: Quarry Notes\npublisher: Stone Club\npublished: '1970-01-02'\n---\n"
@@ -18,14 +18,10 @@ def test_an_upload_is_removed_after_confirming_and_a_corpus_document_is_refused(
     documents, chunks, files = index_state(server)
     assert "quarry-notes.md" in files
 
-    choose(tab, "U.S. bans investment")  # from the corpus folder: refused, with what to do instead
-    tab.locator("#remove").click()
-    refusal = tab.locator("#remove-status").get_by_text("Not removed")
-    refusal.wait_for(timeout=10000)
-    assert "comes from the corpus folder" in tab.locator("#remove-status").inner_text()
-    assert not tab.locator("#remove-confirm").is_visible() and index_state(server)[0] == documents
-
-    choose(tab, "Quarry Notes")
+    tab.locator("#remove-doc input").click()  # only what was added here is offered, not the corpus article
+    tab.get_by_role("option").filter(has_text="Quarry Notes").first.wait_for(timeout=10000)
+    assert tab.get_by_role("option").filter(has_text="U.S. bans investment").count() == 0
+    tab.get_by_role("option").filter(has_text="Quarry Notes").first.click()
     tab.locator("#remove").click()
     tab.locator("#remove-confirm").wait_for(state="visible", timeout=10000)
     question = tab.locator("#remove-status").inner_text()

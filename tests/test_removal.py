@@ -36,6 +36,11 @@ def test_an_uploaded_document_leaves_the_index_bm25_and_the_upload_folder(small,
     assert doc_id not in {d["doc_id"] for d in small.stats()["documents"]}
 
 
+def test_only_documents_added_outside_the_corpus_folder_are_offered_for_removal(small, tmp_path):
+    doc_id = canal(small, tmp_path)
+    assert [d for _, d in removal.removable(small)] == [doc_id]
+
+
 def test_a_corpus_document_is_refused_with_what_to_do_instead(small):
     small.ingest()
     before = small.stats()
