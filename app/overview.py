@@ -231,11 +231,15 @@ def _greeting(query: Query, docs: list[Doc], hits: list[Hit]) -> Answer:
 
 
 def add_publication_date(answer: Answer, chosen: list, chunks: list[Chunk], answerer) -> None:
-    """A 'when' answer whose sentences date it only relatively ("on Friday") also gets the date of writing."""
-    text = " ".join(c.text for c in chosen)
-    if not RELATIVE.search(text) or ABSOLUTE.search(text) or not chosen:
+    """A 'when' answer whose first sentence dates it only relatively ("on Friday") also gets the date of writing.
+
+    The first sentence is the best answer; a later one may carry another event's absolute date.
+    """
+    if not chosen:
         return
     first = chosen[0]
+    if not RELATIVE.search(first.text) or ABSOLUTE.search(first.text):
+        return
     meta = first.hit.chunk.meta
     when = pretty_date(meta.get("published", ""))
     if not when:

@@ -202,3 +202,9 @@ def test_small_talk_and_document_questions_are_not_rewritten_with_the_conversati
     history = [{"role": "user", "content": "What is SenseTime's revenue?"}, {"role": "assistant", "content": "x"}]
     for question in ("thanks!", "summarize", "who wrote this"):
         assert real.ask(question, history).standalone_query == question
+
+
+def test_a_when_question_answered_on_a_weekday_gets_the_publication_date(real):
+    answer = real.ask("when was sensetime banned?")
+    assert not answer.abstained and "on Friday" in answer.citations[0].sentence
+    assert "December 10, 2021 (its publication date)" in answer.answer
