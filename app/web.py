@@ -219,7 +219,11 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                                elem_id="saved-title")
             with gr.Row():
                 rename_btn = gr.Button("Rename", size="sm", elem_id="saved-rename")
-                delete_btn = gr.Button("Delete", size="sm", elem_id="saved-delete")
+                delete_btn = gr.Button("Delete…", size="sm", elem_id="saved-delete")
+            # Deleting asks first, like removing a document: there is no undo.
+            with gr.Row(visible=False) as delete_row:
+                delete_yes = gr.Button("Yes, delete it", size="sm", variant="stop", elem_id="saved-delete-confirm")
+                delete_no = gr.Button("Keep it", size="sm", elem_id="saved-delete-cancel")
         gr.Markdown("# Dossier\nAnswers from the source documents only; every sentence is cited. "
                     "Click a marker like [1] to see its passage (hovering highlights it when it is in view).")
         about = gr.Markdown(intro, elem_id="corpus-intro")  # a function: made again on every page load
@@ -294,9 +298,13 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         for trigger in (rename_btn.click, title.submit):
             trigger(rename, [current, title, conversations], [conversations, browser, listing],
                     api_visibility="private")
-        delete_btn.click(delete, [current, conversations],
-                         [chat, turns, sources, exported, export_btn, current, title, conversations, browser, listing],
+        delete_btn.click(lambda open_: gr.update(visible=open_ is not None), current, delete_row,
                          api_visibility="private")
+        delete_no.click(lambda: gr.update(visible=False), None, delete_row, api_visibility="private")
+        delete_yes.click(delete, [current, conversations],
+                         [chat, turns, sources, exported, export_btn, current, title, conversations, browser, listing],
+                         api_visibility="private").then(lambda: gr.update(visible=False), None, delete_row,
+                                                        api_visibility="private")
         export_btn.click(None, exported, None, js=page.DOWNLOAD, api_visibility="private")
         file.upload(upload, file, [status, table, file, about], api_visibility="private").then(
             removable, None, doomed, api_visibility="private")

@@ -200,6 +200,11 @@ def test_a_saved_conversation_is_renamed_and_deleted(page, server):  # noqa: F81
     tab.wait_for_function("() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 1",
                           timeout=10000)
     tab.locator("#saved-delete").click()
+    tab.locator("#saved-delete-cancel").click()  # asked first; keeping it changes nothing
+    tab.locator("#saved-delete-confirm").wait_for(state="hidden", timeout=10000)
+    assert listing.locator("label").count() == 2 and bots(tab).count() == 1
+    tab.locator("#saved-delete").click()
+    tab.locator("#saved-delete-confirm").click()
     tab.wait_for_function("() => document.querySelectorAll('#saved-list label').length === 1", timeout=10000)
     assert bots(tab).count() == 0 and listing.locator("label").all_inner_texts() == [TURNS[0]]
     tab.reload(wait_until="load")
