@@ -263,7 +263,8 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                                  column_widths=["44%", "20%", "13%", "13%", "10%"])
             file = gr.File(label=f"Add a document ({', '.join(sorted(set(SUPPORTED)))}; "
                                  f"up to {settings.max_upload_mb:g} MB)",
-                           file_types=sorted(set(SUPPORTED)), elem_id="upload")
+                           elem_id="upload")  # no file_types: Gradio refuses others with a bare
+            # "Error"; the loader's own message names the type and what Dossier reads instead
             status = gr.Markdown(elem_id="upload-status")
             with gr.Row():
                 doomed = gr.Dropdown([], label="Remove a document added here", scale=4, elem_id="remove-doc",

@@ -294,6 +294,15 @@ def test_a_bad_upload_gets_a_clear_message_and_changes_nothing(page, server):
     page.get_by_role("tab", name="Chat").click()
 
 
+def test_a_file_type_we_do_not_read_gets_a_message_naming_what_we_read(page, server, tmp_path):
+    before = index_state(server)
+    program = tmp_path / "notes.exe"
+    program.write_bytes(b"MZ\x90\x00 not a document")
+    upload(page, program)
+    page.locator("#upload-status").get_by_text("unsupported file type '.exe'").wait_for(timeout=20000)
+    assert ".md" in page.locator("#upload-status").inner_text() and index_state(server) == before
+
+
 def test_an_upload_over_the_size_limit_is_refused(page, server, tmp_path):
     before = index_state(server)
     big = tmp_path / "big.txt"  # the test server allows 1 MB
