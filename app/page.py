@@ -129,6 +129,14 @@ HEAD = """<script>
     const a = e.target.closest && e.target.closest('a[href^="#src-"]');
     if (a) { e.preventDefault(); e.stopPropagation(); show(a, true); }
   }, true);
+  // An opened Timeline event shows its whole passage, which starts at the top of its chunk: the
+  // highlighted sentence is brought into view (on a phone it was below the fold).
+  document.addEventListener('toggle', e => {
+    const d = e.target;
+    if (!d.open || !d.closest || !d.closest('#timeline')) return;
+    const m = d.querySelector('.tl-passage mark');
+    if (m) m.scrollIntoView({block: 'center'});
+  }, true);
   document.addEventListener('mouseover', e => {
     const a = e.target.closest && e.target.closest('a[href^="#src-"]');
     if (a) show(a, false);

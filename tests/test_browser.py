@@ -17,7 +17,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 
 
 def open_page(browser, server, **options):
-    page = browser.new_page(viewport={"width": 1360, "height": 900}, accept_downloads=True, **options)
+    options = {"viewport": {"width": 1360, "height": 900}, **options}
+    page = browser.new_page(accept_downloads=True, **options)
     page.goto(server["url"] + "/", wait_until="load")
     page.locator("#question textarea").wait_for(timeout=60000)
     return page
@@ -356,6 +357,18 @@ def test_the_timeline_lists_events_in_date_order_and_opens_their_passage(page, s
     assert passage.locator("a").get_attribute("href").startswith("https://www.washingtonpost.com/")
     SCREENSHOTS.mkdir(exist_ok=True)
     timeline.screenshot(path=str(SCREENSHOTS / "timeline.png"), full_page=True)
+    timeline.close()
+
+
+def test_an_opened_timeline_event_brings_its_sentence_into_view_on_a_phone(page, server):
+    timeline = open_timeline(page, server, viewport={"width": 390, "height": 844})
+    event = timeline.locator("#timeline .tl-event").last
+    event.locator("summary").click()
+    mark = event.locator(".tl-passage mark")
+    mark.wait_for(timeout=5000)
+    timeline.wait_for_function("""() => { const ms = document.querySelectorAll('#timeline .tl-passage mark');
+        const r = ms[ms.length - 1].getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }""",
+                               timeout=5000)
     timeline.close()
 
 
