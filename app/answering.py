@@ -277,11 +277,12 @@ class Answerer:
                 cand.focused = float(context[terms.index(query.focus)])
             dense = cand.hit.dense_score if cand.hit.dense_score is not None else cand.semantic
             has_cue = 0.5 if cue is None else float(bool(cue.search(cand.text)))
-            if query.qtype in TYPED:
+            if query.money:  # "how much did it cost", "what was its revenue": an amount of money
+                cand.typed = bool(CUES["money"].search(cand.text))
+                has_cue = float(cand.typed)
+            elif query.qtype in TYPED:
                 cand.typed = any(m.group(0).lower() not in given and not (query.qtype == "count" and bare_year(m))
                                  for m in cue.finditer(cand.text))
-                if query.money:
-                    cand.typed = bool(CUES["money"].search(cand.text))
                 has_cue = float(cand.typed)
             elif asked_speaker is not None:
                 # "How did X respond?": a sentence in which X doesn't speak doesn't answer it

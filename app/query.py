@@ -24,15 +24,16 @@ SAY_QUESTION = re.compile(r"^\s*(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|ha
 _DOC = (r"((the|this|that) ([\w-]+ )?(article|document|story|piece|memo|text|report|source|doc|file|faq|note|policy|page)s?"
         r"|this|it|that)")
 # Conversation that is not a question about the content: answered with what the corpus holds.
-SMALL_TALK = re.compile(
-    r"^\W*(hi|hello|hey|yo|hiya|greetings|good (morning|afternoon|evening|day)|thanks?( you)?( so much| a lot)?|"
-    r"thx|ty|cheers|bye|goodbye|ok(ay)?|cool|great|nice|awesome|how are you( doing)?)( there)?\W*$", re.I)
+_GREETING = (r"(hi|hello|hey|yo|hiya|greetings|good (morning|afternoon|evening|day)|thanks?( you)?( so much| a lot)?|"
+             r"thx|ty|cheers|bye|goodbye|ok(ay)?|cool|great|nice|awesome|how are you( doing)?)( there)?")
+SMALL_TALK = re.compile(rf"^\W*{_GREETING}(\W+{_GREETING})*\W*$", re.I)  # "ok cheers, bye" too
 # Thanks that go on ("thank you, that was really helpful") is still small talk, unless it asks something.
 THANKS = re.compile(r"^\W*(thanks|thank you|thx|ty|cheers|much appreciated|appreciate it)\b(?![^?]*\?)"
                     r"(?!.*\b(who|what|when|where|why|how|which|whose)\b)", re.I)
 HELP = re.compile(
-    r"^\W*(help|\?|what can you do|what do you do|how (do|does) (this|it|you) work|what (can|should) i ask( you)?|"
-    r"who are you|what are you|(what|how) can you help( me)?( with)?|"
+    r"^\W*(help|\?|what can you do|what do you do|how (do|does) (this( thing| tool| app)?|it|you) work|"
+    r"what (can|should) i ask( you)?|who are you|what are you|(what|how) can you help( me)?( with)?|"
+    r"can you help( me)?( with (something|this|a question|some questions))?( please)?|"
     r"(what|which) (documents?|sources?|files?|docs|articles?) (do you have|have you got|are (there|available|loaded|indexed)|"
     r"can you (see|read|access|search))( access to)?|"
     r"what (kind of |sort of )?(stuff|things|topics|subjects|questions) (can|do) (you|i) (answer|ask|cover|know)( questions)?( about)?|"
@@ -41,17 +42,20 @@ HELP = re.compile(
 SUMMARY = re.compile(
     rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea)|key (points?|takeaways?)|in a nutshell|recap|"
     rf"what('s| is| was) {_DOC} (all )?about|what does {_DOC} (say|cover|talk about)|"
+    rf"(main |central )?(topic|subject|theme) of {_DOC}|"
     rf"(give|tell) me (the|a) (short|quick|brief) version)\b"
     r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$", re.I)
 PUBLISHED = re.compile(
     rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from)|publication date|"
     rf"(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b", re.I)
 SOURCE = re.compile(
-    rf"\b(what('s| is| are) (the|your) sources?|where (is|does|did) {_DOC} (from|come from)|who published|"
-    r"(what|which) (publication|outlet|newspaper|paper|publisher|site|website)|is (this|it) (reliable|trustworthy))\b",
+    rf"\b(what('s| is| are) (the|your) sources?(?=\s*(\?|$|(of|for|behind) {_DOC}))|where (is|does|did) {_DOC} (from|come from)|"
+    r"who published|"
+    r"(what|which) (\w+ )?(publication|outlet|newspaper|paper|publisher|site|website)|"
+    r"is (this|it) (reliable|trustworthy))\b",
     re.I)
 # The document's own headline or subtitle (a person's "title" is a content question)
-TITLE = re.compile(rf"\b(head ?line|sub-?head(line)?|sub-?title|dek)\b|\btitle of {_DOC}|\b{_DOC}(['’]s)? title\b|"
+TITLE = re.compile(rf"\b(head ?line|sub-?head(line|ing)?|sub-?title|dek)\b|\btitle of {_DOC}|\b{_DOC}(['’]s)? title\b|"
                    rf"\bwhat(['’]s| is) {_DOC} (called|titled)\b", re.I)
 NUMBER = re.compile(r"\b\d[\d,.]*\b")
 BACKGROUND_WEIGHT = 0.35  # weight of a term the conversation supplied, relative to the question's own
@@ -72,6 +76,9 @@ MONEY_QUESTION = re.compile(r"\bhow much\b(?!\s+(time|longer|later|more time)\b)
                             r"spent|fees?|money|cash|worth|invest|invested|put into|raise|raised|budget|charge|charged|"
                             r"fines?|earn|earned)\b)",
                             re.I)
+# "what did they pay", "what was its revenue", "what is the share price": also an amount of money
+MONEY_WHAT = re.compile(r"^\W*what\b.*\b(pay|paid|spend|spent|cost|costs|price|prices|valuation|worth|revenues?|"
+                        r"sales|profits?|income|earnings|salary|budget)\b", re.I)
 GENERIC_COUNTED = frozenset(normal(w) for w in ("people", "persons", "times", "ways", "things", "ones"))
 QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 
@@ -140,6 +147,11 @@ def intent_of(question: str) -> str:
         return "smalltalk"
     if HELP.match(q):
         return "help"
+    # Several bits of small talk and help in one message ("good morning! can you help me?", "ok
+    # cheers, bye"): each part is one or the other.
+    parts = [p for p in re.split(r"[!?.,;]+\s*|\s+-\s+", q) if p.strip()]
+    if len(parts) > 1 and all(SMALL_TALK.match(p) or THANKS.match(p) or HELP.match(p) for p in parts):
+        return "help" if any(HELP.match(p) for p in parts) else "smalltalk"
     if AUTHOR_QUESTION.search(q) and (re.search(rf"\b{_DOC}\b", q, re.I) or len(words(q)) <= 4):
         return "author"
     if PUBLISHED.search(q):
@@ -280,7 +292,8 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         found = FOCUS.search(question) or COUNTED.search(question) or WHEN_PASSIVE.search(question)
         word = next((g for g in reversed(found.groups()) if g), "") if found else ""
         token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""
-        query.money = query.qtype == "count" and bool(MONEY_QUESTION.search(question))
+        query.money = (query.qtype == "count" and bool(MONEY_QUESTION.search(question))) or \
+            (query.qtype == "what" and bool(MONEY_WHAT.search(question)))
         generic = token in GENERIC_COUNTED  # "how many people": any group of people can be meant
         # An unknown non-word is a typo the speller could not place ("unts"): nothing to look for
         generic = generic or (token in query.missing and not known_word(word, dictionary))

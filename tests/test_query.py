@@ -42,6 +42,10 @@ def test_question_types():
     ("What happened in developer mode?", "content"), ("what's the headline on this piece", "title"),
     ("What is the memo's title?", "title"), ("what's his exact title?", "content"),
     ("which documents have you got access to?", "help"), ("what kind of stuff can you answer questions about?", "help"),
+    ("good morning! can you help me with something", "help"), ("ok cheers, bye", "smalltalk"),
+    ("hi! who leads the project?", "content"), ("What is the main topic of this document?", "summary"),
+    ("what's the subheading under the title", "title"), ("which news outlet published this?", "source"),
+    ("What is the source of the information on the budget?", "content"),
 ])
 def test_intents_tell_questions_about_the_documents_from_questions_about_their_content(question, intent):
     assert intent_of(question) == intent
@@ -121,3 +125,9 @@ def test_the_thing_counted_is_what_a_count_question_looks_for():
 def test_a_misspelt_counted_word_the_speller_cannot_place_is_not_looked_for():
     assert query_of("how many unts were hired?").focus == ""  # not a word: a typo, so no veto by it
     assert question_type("whos the team lead") == "who"
+
+
+def test_what_questions_about_money_want_an_amount():
+    assert query_of("What was the team's budget last year?").money
+    assert query_of("how much did the engineers cost?").money
+    assert not query_of("how much time do engineers get?").money and not query_of("What did the team build?").money
