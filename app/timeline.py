@@ -19,9 +19,10 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta, weekday as Weekday
 from dateutil.relativedelta import MO, TU, WE, TH, FR, SA, SU
 
+from app.answering import Answerer
 from app.overview import SENTENCE_END, documents
 from app.query import BYLINE
-from app.records import Chunk, Citation, Event
+from app.records import Chunk, Event
 from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR
 
 _FULL = [m.capitalize() for m in MONTHS.split("|")]
@@ -237,14 +238,6 @@ def _outside(sentence: str, matches: list[re.Match]) -> str:
     return " ".join(out + [sentence[pos:]])
 
 
-def _citation(marker: int, cand) -> Citation:
-    chunk, meta = cand.hit.chunk, cand.hit.chunk.meta
-    return Citation(marker=marker, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=meta.get("title", ""),
-                    publisher=meta.get("publisher", ""), published=meta.get("published", ""),
-                    url=meta.get("url", ""), doc_type=meta.get("doc_type", ""), page=chunk.page, text=chunk.text,
-                    start=cand.start, end=cand.end, sentence=cand.text)
-
-
 def _build(chunks: list[Chunk]) -> list[Event]:
     found, seen = [], set()
     for order, doc in enumerate(documents(chunks)):
@@ -258,7 +251,7 @@ def _build(chunks: list[Chunk]) -> list[Event]:
                 found.append((when, order, cand.start, phrase, cand))
     found.sort(key=lambda f: (f[0].iso, f[1], f[2]))
     return [Event(date=w.iso, precision=w.precision, label=label(w), inferred=bool(w.how), how=w.how,
-                  phrase=phrase, sentence=cand.text, citation=_citation(i, cand))
+                  phrase=phrase, sentence=cand.text, citation=Answerer.citation(i, cand))
             for i, (w, _, _, phrase, cand) in enumerate(found, start=1)]
 
 
