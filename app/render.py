@@ -138,20 +138,24 @@ def corpus_intro(docs: list[dict]) -> str:
     return f"{line}: {_listed(titles, 4, 'document')}{more}."
 
 
+def _original(c: Citation) -> str:
+    """' · original', linking to the source's web address when it has one."""
+    return (f' · <a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">original</a>'
+            if c.url.startswith(("http://", "https://")) else "")
+
+
 def _source(c: Citation, turn: int, abstained: bool, inline: bool = False) -> str:
     """One cited passage: title, where it comes from, the passage with its sentence marked.
 
     The panel's copy has the id markers link to; the bubble's copy has it as a class (the chat's
     sanitizer drops ids and data attributes).
     """
-    link = (f' · <a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">original</a>'
-            if c.url.startswith(("http://", "https://")) else "")
     marker = f"({c.marker})" if abstained else f"[{c.marker}]"
     name, near = f"src-{turn}-{c.marker}", " near" if abstained else ""
     where = f'class="source{near} {name}"' if inline else f'class="source{near}" id="{name}"'
     return (f'<div {where}>'
             f'<div class="src-title">{marker} {html.escape(c.title)}</div>'
-            f'<div class="src-meta">{html.escape(_where(c))}{link}</div>'
+            f'<div class="src-meta">{html.escape(_where(c))}{_original(c)}</div>'
             f'<blockquote>{_passage(c, support=not abstained)}</blockquote></div>')
 
 
@@ -213,8 +217,6 @@ def timeline_html(events: list[Event]) -> str:
     items = []
     for e in events:
         c = e.citation
-        link = (f' · <a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">original</a>'
-                if c.url.startswith(("http://", "https://")) else "")
         inferred = (f' <span class="tl-inferred" title="{html.escape(e.how)}">inferred from publication date</span>'
                     if e.inferred else "")
         how = f'<div class="tl-how">Date inferred: {html.escape(e.how)}</div>' if e.inferred else ""
@@ -223,7 +225,7 @@ def timeline_html(events: list[Event]) -> str:
             f'<span class="tl-date">{html.escape(e.label)}</span>{inferred} '
             f'<span class="tl-sentence">{html.escape(e.sentence)}</span> '
             f'<span class="tl-source">— {html.escape(c.title or c.doc_id)}</span></summary>'
-            f'<div class="tl-passage"><div class="src-meta">{html.escape(_where(c))}{link}</div>{how}'
+            f'<div class="tl-passage"><div class="src-meta">{html.escape(_where(c))}{_original(c)}</div>{how}'
             f'<blockquote>{_passage(c)}</blockquote></div></details></li>')
     note = (f'<p class="tl-note">{len(events)} dated event{"s" * (len(events) != 1)} from {docs} '
             f'document{"s" * (docs != 1)}, oldest first. Open an event to read its passage.</p>')
