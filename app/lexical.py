@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import threading
 from array import array
@@ -303,6 +304,11 @@ class LexicalIndex:
                 self._speller.add([t for t in self._tokens_in if t in self.doc_freq])
             self._tokens_in, self._tokens_out = set(), set()
             return self._speller
+
+    def matching(self, pattern: re.Pattern) -> list[Chunk]:
+        """The chunks whose text ``pattern`` finds, in document order (kept until the next change)."""
+        return self._view(("matching", pattern.pattern, pattern.flags),
+                          lambda: [c for c in self.chunks if pattern.search(c.text)])
 
     @property
     def previous(self) -> dict[str, Chunk]:

@@ -149,6 +149,6 @@ class Retriever:
         sparse = trim(sparse, floor=LEXICAL_FLOOR)
         if query.qtype == "author" or query.intent == "author":
             # Bylines ("By Jeanne Whalen") share no words with "who wrote this?": rank them first.
-            sparse = [(c, 1.0) for c in lexical.chunks if BYLINE.search(c.text)] + sparse
+            sparse = [(c, 1.0) for c in lexical.matching(BYLINE)] + sparse
         hits = reciprocal_rank_fusion(trim(dense, margin=DENSE_MARGIN), sparse, s.rrf_k)
         return hits[: max(s.fused_k, k or 0)], vector

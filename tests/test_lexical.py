@@ -230,3 +230,14 @@ def test_the_speller_follows_changes_without_being_rebuilt():
     assert not any(t.startswith("keep") for t in speller.vocabulary)  # the first edit's words went with it
     typos = [t[:2] + t[3] + t[2] + t[4:] for t in speller.vocabulary if len(t) >= 5]
     assert typos and [speller.correct(t, t) for t in typos] == [fresh.correct(t, t) for t in typos]
+
+
+def test_chunks_matching_a_pattern_are_found_once_per_change():
+    import re
+
+    byline = re.compile(r"^By\s+[A-Z]", re.M)
+    index = LexicalIndex([chunk("a:0", "By Jeanne Whalen\nSenseTime was banned."), chunk("b:0"), chunk("c:0")])
+    first = index.matching(byline)
+    assert [c.chunk_id for c in first] == ["a:0"] and index.matching(byline) is first  # not scanned again
+    index.replace_documents({"c"}, [chunk("c:0", "By Ellen Nakashima\nBridges need repairs.")])
+    assert [c.chunk_id for c in index.matching(byline)] == ["a:0", "c:0"]
