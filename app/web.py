@@ -39,6 +39,8 @@ EXAMPLES = ["Summarize the documents", "Who wrote this?", "When was it published
 # a key that it sends to the page itself, so it protects nothing and is fixed: a random one (the
 # default) would make every saved list unreadable after a restart. What comes back is checked anyway.
 BROWSER_KEY, BROWSER_CIPHER = "dossier-conversations", "dossier-saved-conversations"
+
+
 def _history(turns: list) -> list[dict]:
     """The conversation so far, from the server's own record of it (never from the browser).
 
@@ -98,8 +100,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         turns.append((answer.question, answer))
         # The answer is whole once chosen, so it is shown at once: revealing it bit by bit only
         # imitated a language model's streaming and delayed the reader.
-        return ("", _chat(turns), turns, render.sources_html(turns), render.markdown(turns),
-                gr.update(interactive=True))
+        return "", *_shown(turns)
 
     # Saved conversations: the server's copy (``conversations``) is read from the browser once per
     # page load and checked there (saved.from_browser); every change is written back to the browser.
