@@ -147,10 +147,12 @@ class Answerer:
             cands = [c for c in cands if not _given(c, query)]
         if not cands:
             return self.abstain(query, hits, cands, None)
-        self._features(cands, query, query_vector, lexical.previous)
+        # "What did X say": X's pattern; ``named`` only when the question itself names X (not "they").
+        speaker = speaker_pattern(query) if query.qtype == "say" else None
+        named = speaker is not None and speaker_pattern(query, explicit_only=True) is not None
+        self._features(cands, query, query_vector, lexical.previous, speaker, named)
         # For "what did X say", a sentence in which X speaks comes before any in which X doesn't.
-        first = speaker_pattern(query, explicit_only=True) is not None
-        ranked = sorted(cands, key=lambda c: (first and not c.typed, -c.score, c.start))
+        ranked = sorted(cands, key=lambda c: (named and not c.spoken, -c.score, c.start))
         hits = self._rerank(hits, ranked)
         best = ranked[0]
         diagnostics = {"type": query.qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
@@ -168,9 +170,8 @@ class Answerer:
                 return overview.respond(replace(query, intent="published"), hits, chunks, self)
             return self.abstain(query, hits, ranked, None, diagnostics)
         cue = CUES.get(query.qtype)
-        speaker = speaker_pattern(query) if query.qtype == "say" else None
         if speaker is not None:
-            required = lambda c: speaks(speaker, c.text, c.hit.chunk.text)  # noqa: E731
+            required = lambda c: c.spoken  # noqa: E731
         elif query.qtype in STRICT_CUES and cue is not None:
             required = lambda c: bool(cue.search(c.text))  # noqa: E731
         else:
@@ -213,7 +214,8 @@ class Answerer:
                     credit[j, i] = 1.0
         return terms, dict(zip(vocab, credit))
 
-    def _features(self, cands: list[Candidate], query: Query, query_vector, previous=None) -> None:
+    def _features(self, cands: list[Candidate], query: Query, query_vector, previous=None, speaker=None,
+                  speaker_named: bool = False) -> None:
         """Set each candidate's semantic, coverage, context and combined scores."""
         sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
         asked = [i for i, c in enumerate(cands) if c.asked]
@@ -241,8 +243,6 @@ class Answerer:
 
 
         cue = CUES.get(query.qtype)
-        speaker = speaker_pattern(query) if query.qtype == "say" else None
-        asked_speaker = speaker_pattern(query, explicit_only=True) if query.qtype == "say" else None
         # Definitions ("What is the Entity List?") want the sentence naming the thing as written;
         # for people, later sentences use the surname alone, so no bonus there.
         definition = re.match(r"^\s*what (is|are|was|were)\b", query.standalone, re.I)
@@ -284,11 +284,12 @@ class Answerer:
                 cand.typed = any(m.group(0).lower() not in given and not (query.qtype == "count" and bare_year(m))
                                  for m in cue.finditer(cand.text))
                 has_cue = float(cand.typed)
-            elif asked_speaker is not None:
-                # "How did X respond?": a sentence in which X doesn't speak doesn't answer it
-                cand.typed = cand.spoken = speaks(asked_speaker, cand.text, passages[chunk.chunk_id])
+            elif speaker is not None:
+                cand.spoken = speaks(speaker, cand.text, passages[chunk.chunk_id])
+                if speaker_named:  # "How did X respond?": a sentence in which X doesn't speak doesn't answer it
+                    cand.typed = cand.spoken
             w_cue = 1.0 if query.qtype == "author" else W_CUE
-            if speaker is not None and speaks(speaker, cand.text, passages[chunk.chunk_id]):
+            if cand.spoken:
                 has_cue, w_cue = 1.0, W_SPEAKER
             cand.score = (W_SEMANTIC * cand.semantic + W_DENSE * dense + W_COVERAGE * cand.coverage
                           + W_CONTEXT * cand.context + w_cue * has_cue)

@@ -282,7 +282,6 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     if intent == "content" and not terms:
         # Nothing left to search for ("when did this happen?", "explain"): it asks about the documents.
         query.intent = "published" if query.qtype == "when" else "summary"
-
     if query.intent == "content":
         given = premises(question)
         query.premises = missing_premises(given, lexical, dictionary)
@@ -294,10 +293,10 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""
         query.money = (query.qtype == "count" and bool(MONEY_QUESTION.search(question))) or \
             (query.qtype == "what" and bool(MONEY_WHAT.search(question)))
-        generic = token in GENERIC_COUNTED  # "how many people": any group of people can be meant
-        # An unknown non-word is a typo the speller could not place ("unts"): nothing to look for
-        generic = generic or (token in query.missing and not known_word(word, dictionary))
-        query.focus = token if token in terms and token not in FRAMING and not generic else ""
+        # Nothing to look for: "how many people" (any group of people can be meant), or an unknown
+        # non-word, a typo the speller could not place ("unts")
+        vague = token in GENERIC_COUNTED or (token in query.missing and not known_word(word, dictionary))
+        query.focus = token if token in terms and token not in FRAMING and not vague else ""
     return query
 
 

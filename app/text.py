@@ -133,8 +133,7 @@ def known_word(word: str, dictionary: frozenset[str]) -> bool:
         return True
     for suffix in ("s", "es", "ed", "d", "ing", "er", "ers", "ly"):
         base = w[: -len(suffix)]
-        if w.endswith(suffix) and len(base) >= 3 and (base in dictionary or base + "e" in dictionary
-                                                        or (suffix == "ied" and base + "y" in dictionary)):
+        if w.endswith(suffix) and len(base) >= 3 and (base in dictionary or base + "e" in dictionary):
             return True
     return False
 
