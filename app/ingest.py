@@ -17,7 +17,6 @@ holds whole with that file's fingerprint, is not read again: re-checking 1,700 u
 
 from __future__ import annotations
 
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -28,7 +27,7 @@ from filelock import FileLock, Timeout
 
 from app.chunking import chunk_document
 from app.embeddings import Embedder
-from app.loaders import MANIFEST, SIDECAR, LoadError, is_supported, load
+from app.loaders import MANIFEST, SIDECAR, LoadError, is_supported, load, sidecar_of
 from app.records import DossierError, Document, content_hash
 from app.settings import Settings
 from app.store import Store, embedded_text
@@ -173,7 +172,7 @@ def _sync(paths, settings, store, embedder, progress, prune) -> IngestReport:
             report.errors.append((str(path), f"document id '{doc.doc_id}' is already used by another document"))
             continue
         if stat is not None:
-            seen[doc_id] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "seen_ns": now,
+            seen[doc_id] = {**stat, "seen_ns": now,
                             "root": str(root.resolve()) if root else "", "natural": doc.doc_id,
                             "hashed": _hashed_id(doc), "fingerprint": doc.fingerprint}
         if doc_id != doc.doc_id:
@@ -232,30 +231,39 @@ def _sync(paths, settings, store, embedder, progress, prune) -> IngestReport:
     return report
 
 
-def _stat(path: Path) -> os.stat_result | None:
+def _stat(path: Path) -> dict | None:
+    """Size and modification time of the file and of its sidecar, if any: the sidecar sets fields
+    (a new ``--type`` rewrites it alone), so a changed sidecar means the file is read again."""
     try:
-        return path.stat()
+        own = path.stat()
     except OSError:
         return None  # load() says why
+    try:
+        side = sidecar_of(path).stat()
+        sidecar = [side.st_size, side.st_mtime_ns]
+    except OSError:
+        sidecar = None
+    return {"size": own.st_size, "mtime_ns": own.st_mtime_ns, "sidecar": sidecar}
 
 
 def _hashed_id(doc: Document) -> str:
     return f"{doc.doc_id}-{content_hash(doc.text, 8)}"
 
 
-def _unchanged(root: Path | None, stat: os.stat_result | None, state, taken: dict, states: dict) -> str | None:
+def _unchanged(root: Path | None, stat: dict | None, state, taken: dict, states: dict) -> str | None:
     """The id of the document this file holds if it is unchanged since its record, without reading it.
 
-    Unchanged means: same size and modification time, recorded long enough after the change
+    Unchanged means: same size and modification time (its sidecar's too), recorded long enough after the change
     (RACY_NS), ingested from the same root (ids are relative to it), the index holding the
     document whole with the recorded fingerprint, and the id rules (``own_id``) giving it the id it has.
     """
     record = state.file if state else None
     if stat is None or record is None:
         return None
-    if (stat.st_size, stat.st_mtime_ns) != (record.get("size"), record.get("mtime_ns")) \
+    latest = max(stat["mtime_ns"], stat["sidecar"][1] if stat["sidecar"] else 0)
+    if any(record.get(key) != value for key, value in stat.items()) \
             or record.get("root") != (str(root.resolve()) if root else "") \
-            or not stat.st_mtime_ns < record.get("seen_ns", 0) - RACY_NS:
+            or not latest < record.get("seen_ns", 0) - RACY_NS:
         return None
     if state.hashes != {record.get("fingerprint")} or state.expected != {len(state.chunk_ids)}:
         return None

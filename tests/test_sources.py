@@ -240,3 +240,17 @@ def test_re_adding_with_another_type_updates_the_same_version(pipeline, site):
         "news_article", "official_statement", "updated", first.doc_id)
     doc = next(d for d in pipeline.stats()["documents"] if d["doc_id"] == first.doc_id)
     assert doc["type"] == "official_statement" and len(_ids(pipeline)) == 5  # four fixture documents and this one
+
+
+def test_re_adding_with_another_type_long_after_the_last_check_still_updates_it(pipeline, site):
+    import os
+    import time
+
+    first = add_url(pipeline, site.url("/statement"))
+    past = time.time() - 120
+    for path in pipeline.settings.sources_dir.rglob("*"):
+        os.utime(path, (past, past))
+    assert add_url(pipeline, site.url("/statement")).outcome == "unchanged"  # now known by size and mtime
+    again = add_url(pipeline, site.url("/statement"), doc_type="official_statement")  # rewrites the sidecar alone
+    doc = next(d for d in pipeline.stats()["documents"] if d["doc_id"] == first.doc_id)
+    assert (again.outcome, doc["type"]) == ("updated", "official_statement")
