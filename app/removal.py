@@ -43,6 +43,12 @@ def removable(pipeline) -> list[tuple[str, str]]:
 
 def check(pipeline, doc_id) -> tuple[str, str | None]:
     """(title, uploaded file) of a document that may be removed; a DossierError saying why not."""
+    state, uploaded = _checked(pipeline, doc_id)
+    return state.title or doc_id, uploaded
+
+
+def _checked(pipeline, doc_id):
+    """(state, uploaded file) of a document that may be removed; see ``check``."""
     settings = pipeline.settings
     if not isinstance(doc_id, str) or not doc_id:
         raise DossierError("choose a document to remove")
@@ -53,16 +59,16 @@ def check(pipeline, doc_id) -> tuple[str, str | None]:
         raise DossierError(f"'{state.title or doc_id}' comes from the corpus folder and would come back at the next "
                            f"start: delete {Path(state.source).name} from {settings.corpus_dir} and run "
                            "'dossier ingest' instead")
-    return state.title or doc_id, state.source if _inside(state.source, settings.upload_dir) else None
+    return state, state.source if _inside(state.source, settings.upload_dir) else None
 
 
 def remove(pipeline, doc_id) -> Removed:
     """Take one document out of the index (and delete its file if it was uploaded); see the module docstring."""
     with ingesting.writing(pipeline.settings):
-        title, uploaded = check(pipeline, doc_id)
-        chunk_ids = pipeline.store.doc_states()[doc_id].chunk_ids
+        state, uploaded = _checked(pipeline, doc_id)  # the states are read once
+        chunk_ids = state.chunk_ids
         if uploaded:
             Path(uploaded).unlink(missing_ok=True)
         pipeline.store.delete(chunk_ids)
         pipeline.store.bump_generation()
-    return Removed(doc_id, title, len(chunk_ids), uploaded)
+    return Removed(doc_id, state.title or doc_id, len(chunk_ids), uploaded)
