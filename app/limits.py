@@ -167,7 +167,10 @@ class LoginThrottle:
             failures = self._clients.pop(client, (0, 0.0))[0] + 1
             until = 0.0
             if failures >= self.allowed:
-                until = time.monotonic() + min(self.MAX_WAIT, self.backoff * 2 ** (failures - self.allowed))
+                # The exponent is capped: past 2**1023 a float overflows, and the raise came after the pop,
+                # so a burst of wrong guesses erased the client's record instead of locking it out.
+                doubling = 2.0 ** min(failures - self.allowed, 64)
+                until = time.monotonic() + min(self.MAX_WAIT, self.backoff * doubling)
             self._clients[client] = (failures, until)
             while len(self._clients) > self.MAX_CLIENTS:
                 self._clients.pop(next(iter(self._clients)))

@@ -569,3 +569,12 @@ def test_markdown_in_a_source_shows_as_text_in_the_answer_bubble(page, tmp_path)
     assert bubble.locator("img").count() == 0 and bubble.locator("h1, h2, h3").count() == 0
     assert all(a.get_attribute("href").startswith("#src-") for a in bubble.locator("a").all())
     assert not [u for u in fetched if "tracker.example" in u]
+
+
+def test_thousands_of_wrong_logins_keep_the_client_waiting_not_forgotten():
+    from app.limits import LoginThrottle
+
+    throttle = LoginThrottle(Settings(_env_file=None))
+    for _ in range(1100):  # a burst of parallel guesses all pass wait() before any failure is counted
+        throttle.failed("10.0.0.9")
+    assert throttle.wait("10.0.0.9") >= LoginThrottle.MAX_WAIT - 1
