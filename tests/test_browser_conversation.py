@@ -6,11 +6,10 @@ conversations) on the one test server. The README's pictures are written here, u
 """
 
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.test_browser import CONTRAST, SCREENSHOTS, ask, page  # noqa: F401  (page: the shared browser)
+from tests.test_browser import CONTRAST, SCREENSHOTS, ask, export_markdown, page  # noqa: F401  (page: the shared browser)
 
 SIZES = {"desktop": {"width": 1400, "height": 900}, "phone": {"width": 390, "height": 844}}
 TURNS = ["Why was SenseTime banned?", "What about Hikvision?", "How did SenseTime respond?",
@@ -50,13 +49,6 @@ def close_saved_panel(tab):
     if "open" in (panel.get_attribute("class") or "") and tab.viewport_size["width"] < 769:
         panel.locator(".toggle-button").click()
         tab.wait_for_function("() => !document.querySelector('#saved.open')", timeout=5000)
-
-
-def export(tab) -> str:
-    with tab.expect_download() as info:
-        tab.locator("#export").click()
-    assert info.value.suggested_filename == "dossier-conversation.md"
-    return Path(info.value.path()).read_text(encoding="utf-8")
 
 
 def check_conversation(tab):
@@ -153,7 +145,7 @@ def test_a_five_turn_conversation_is_saved_reopened_and_exported(page, server, s
     if size == "phone" and scheme == "light":
         tab.screenshot(path=str(SCREENSHOTS / "readme-phone.png"))
 
-    text = export(tab)  # the reopened conversation exports whole
+    text = export_markdown(tab)  # the reopened conversation exports whole
     assert [line for line in text.splitlines() if line.startswith("## Q")] == \
         [f"## Q{i}: {q}" for i, q in enumerate(TURNS, 1)]
     assert not GARBLED.search(text)
