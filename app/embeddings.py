@@ -271,11 +271,6 @@ class Embedder:
                 self._model = _TorchModel(self.name, self.threads, self.batch_size)
         return self._model
 
-    def prepare(self) -> None:
-        """Export (if needed) and load the model now rather than at the first question."""
-        with self._lock:
-            self._loaded()
-
     @property
     def lc(self):
         """A LangChain ``Embeddings`` giving the same vectors as this embedder (for the eval baseline)."""
