@@ -148,14 +148,12 @@ def add_url(pipeline, url: str, doc_type: str | None = None, given: dict | None 
         _write_record(target, fetched, fields, canonical)
         try:
             report = pipeline.ingest([target], progress=progress, prune=False, locked=True)
+            if report.errors:
+                raise LoadError(url, report.errors[0][1])
         except BaseException:
             if fresh:
                 _remove(target)
             raise
-        if report.errors:
-            if fresh:
-                _remove(target)
-            raise LoadError(url, report.errors[0][1])
     doc_id = (report.added + report.updated + report.unchanged or [fields["id"]])[0]
     if report.unchanged:
         outcome = "unchanged"

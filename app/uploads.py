@@ -78,14 +78,12 @@ def add(pipeline, source: Path, client_name: str | None = None, progress=None) -
             shutil.copyfile(source, target)
         try:
             report = pipeline.ingest([target], progress=progress, prune=False, locked=True)
+            if report.errors:
+                raise DossierError(f"{shown} was not added: {escape_markdown(report.errors[0][1])}")
         except BaseException:
             if fresh:
                 target.unlink(missing_ok=True)
             raise
-        if report.errors:
-            if fresh:
-                target.unlink(missing_ok=True)
-            raise DossierError(f"{shown} was not added: {escape_markdown(report.errors[0][1])}")
     return _message(shown, target, name, report)
 
 
