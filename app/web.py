@@ -161,11 +161,12 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
     # Removing asks first, naming what goes (removal.check); choosing another document withdraws the question.
     def ask_removal(doc_id):
         try:
-            title, uploaded = removal.check(pipeline, doc_id)
+            title, own = removal.check(pipeline, doc_id)
         except DossierError as err:
             return f"**Not removed.** {render.escape_markdown(str(err))}", gr.update(visible=False)
-        what = ("its uploaded file is deleted and its passages leave the index" if uploaded else
-                "its passages leave the index (its file, not an upload, is left where it is)")
+        copy = "uploaded file" if own and removal.inside(own, settings.upload_dir) else "fetched copy"
+        what = (f"its {copy} is deleted and its passages leave the index" if own else
+                "its passages leave the index (its file, not Dossier's, is left where it is)")
         return f"Remove **{render.escape_markdown(title)}**? {what}.", gr.update(visible=True)
 
     def confirm_removal(doc_id):

@@ -254,3 +254,15 @@ def test_re_adding_with_another_type_long_after_the_last_check_still_updates_it(
     again = add_url(pipeline, site.url("/statement"), doc_type="official_statement")  # rewrites the sidecar alone
     doc = next(d for d in pipeline.stats()["documents"] if d["doc_id"] == first.doc_id)
     assert (again.outcome, doc["type"]) == ("updated", "official_statement")
+
+
+def test_a_removed_fetched_page_is_gone_with_its_record_and_does_not_come_back(pipeline, site):
+    from app import removal
+
+    added = add_url(pipeline, site.url("/statement"), doc_type="official_statement")
+    title, own = removal.check(pipeline, added.doc_id)
+    assert own and removal.inside(own, pipeline.settings.sources_dir)
+    done = removal.remove(pipeline, added.doc_id)
+    assert done.deleted_file == own and not list(pipeline.settings.sources_dir.rglob("*.source.json"))
+    pipeline.ingest()  # the next start reads sources/ again: nothing brings the page back
+    assert added.doc_id not in _ids(pipeline)
