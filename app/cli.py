@@ -26,7 +26,8 @@ COMMANDS = {
             'examples:\n  dossier ask "why was SenseTime banned?"\n'
             '  dossier ask "What positions do they hold?" --history chat.json --json'),
     "stats": ("Show the documents and chunks in the index.", "example:\n  dossier stats --json"),
-    "remove": ("Remove an uploaded or fetched document (and Dossier's copy of its file) from the index; corpus documents are refused.",
+    "remove": ("Remove an uploaded or fetched document (and Dossier's copy of its file) from the index; "
+               "corpus documents are refused.",
                "example:\n  dossier remove canal-history   # the id that `dossier stats` lists"),
     "timeline": ("List the dated events the documents state, in date order, each with its cited sentence.",
                  "examples:\n  dossier timeline\n  dossier timeline --json   # dates, how each was inferred, citations"),
