@@ -185,8 +185,7 @@ def missing_premises(found: list[str], lexical: LexicalIndex, dictionary: frozen
     absent = []
     for premise in found:
         if premise.startswith("“"):
-            phrase = premise.strip("“”").lower()
-            if not any(phrase in c.text.lower() for c in lexical.chunks):
+            if not _quoted_somewhere(premise.strip("“”"), lexical):
                 absent.append(premise)
             continue
         parts = [w for w in words(premise) if w.lower() not in STOPWORDS] or words(premise)
@@ -198,6 +197,19 @@ def missing_premises(found: list[str], lexical: LexicalIndex, dictionary: frozen
             continue
         absent.append(premise)
     return absent
+
+
+def _quoted_somewhere(phrase: str, lexical: LexicalIndex) -> bool:
+    """Whether some chunk holds the phrase. Only the chunks holding its rarest word are read (the
+    BM25 postings list them), not every chunk of a large index."""
+    phrase = phrase.lower()
+    own = [t for t in tokens(phrase) if t]
+    if own:
+        rarest = min(own, key=lambda t: lexical.doc_freq.get(t, 0))
+        chunks = lexical.holding(rarest, k=len(lexical.chunks)) if lexical.doc_freq.get(rarest) else []
+    else:
+        chunks = lexical.chunks  # only function words: nothing narrows the search
+    return any(phrase in c.text.lower() for c in chunks)
 
 
 def name_tokens(name: str, lexical: LexicalIndex) -> list[str]:
