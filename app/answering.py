@@ -251,6 +251,8 @@ class Answerer:
         # brackets) are: "and when?" after an answer that said 2019 is answered by that sentence.
         own = query.standalone[:query.standalone.find(" (")] if query.background else query.standalone
         given = {m.group(0).lower() for m in cue.finditer(own)} if cue is not None else set()
+        # "and when?", "how many?": no words of their own, and an answer form a sentence can be checked for.
+        elliptical = bool(query.background) and not tokens(own) and (query.qtype in TYPED or query.money)
         contexts: dict[str, np.ndarray] = {}
         named: dict[str, bool] = {}
         passages: dict[str, str] = {}  # each chunk with the one before: who speaks may be named there
@@ -297,7 +299,10 @@ class Answerer:
                 cand.score += W_PHRASE
             # A sentence already given is demoted, unless it names what this question names: after
             # "Why was X banned?", "What about Y?" may rightly get the sentence that named Y too.
-            if _given(cand, query) and not any(set(name) <= cand.stems for name in query.names):
+            # Nor when a question with no words of its own ("and when?") asks for a detail that
+            # sentence holds: it asks about what was just said.
+            if _given(cand, query) and not any(set(name) <= cand.stems for name in query.names) \
+                    and not (elliptical and cand.typed):
                 cand.score *= REPEAT_PENALTY
             cand.named = named[chunk.chunk_id]  # decides, but doesn't rank: a name may be a page away
             if not cand.typed:

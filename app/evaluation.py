@@ -222,11 +222,11 @@ def run_sentence_baseline(pipeline: Pipeline, cases: list[Case]) -> dict:
                                                                 s.start, s.end))
     sentences = list(units.values())
     index = LexicalIndex(sentences)
-    vectors = np.asarray(pipeline.embedder.embed_cached([s.text for s in sentences]), dtype=np.float32)
+    vectors = np.asarray(pipeline.scorer.embed_cached([s.text for s in sentences]), dtype=np.float32)
     rows = []
     for case in cases:
         t0 = time.perf_counter()
-        sims = vectors @ np.asarray(pipeline.embedder.embed_query(case.question), dtype=np.float32)
+        sims = vectors @ np.asarray(pipeline.scorer.embed_query(case.question), dtype=np.float32)
         order = np.argsort(-sims)[:20]
         dense = [(sentences[i], float(sims[i])) for i in order]
         fused = reciprocal_rank_fusion(dense, index.search(tokens(case.question), 20))[:2]

@@ -31,9 +31,10 @@ class Pipeline:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None):
         self.settings = settings or Settings()
         self.store = Store(self.settings)
-        self.embedder = embedder or Embedder.from_settings(self.settings)
+        self.embedder = embedder or Embedder.from_settings(self.settings)  # chunks, and questions for the search
+        self.scorer = self.embedder.at_precision(self.settings.answer_precision)  # answer sentences
         self.retriever = Retriever(self.settings, self.store, self.embedder)
-        self.answerer = Answerer(self.settings, self.embedder)
+        self.answerer = Answerer(self.settings, self.scorer)
 
     def ask(self, question, history: list | None = None, budget: Budget | None = None) -> Answer:
         """Answer a question (with the conversation so far) from the index.
@@ -52,6 +53,8 @@ class Pipeline:
         hits, vector = [], None
         if query.intent not in ("smalltalk", "help"):
             hits, vector = self.retriever.retrieve(query, lexical=lexical)
+            if self.scorer is not self.embedder:  # sentences are compared with the question in the scorer's space
+                vector = self.scorer.embed_query(query.standalone)
         budget.check()
         answer = self.answerer.answer(query, hits, vector, lexical)
         answer.latency_ms = (time.perf_counter() - t0) * 1000
@@ -96,5 +99,6 @@ class Pipeline:
         """Load the model and the lexical index and cache sentence vectors, so first answers are fast."""
         chunks = self.retriever.lexical.chunks
         self.embedder.embed_query("warm up")
+        self.scorer.embed_query("warm up")
         if len(chunks) <= WARM_CHUNKS:
-            self.embedder.embed_cached(list(dict.fromkeys(s.text for c in chunks for s in split_sentences(c.text))))
+            self.scorer.embed_cached(list(dict.fromkeys(s.text for c in chunks for s in split_sentences(c.text))))

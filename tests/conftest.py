@@ -19,7 +19,7 @@ CORPUS = ROOT / "corpus"
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The packaged all-MiniLM-L6-v2, loaded once for the whole run."""
-    return Embedder("all-MiniLM-L6-v2")
+    return Embedder.from_settings(Settings(_env_file=None))
 
 
 def make_settings(tmp: Path, corpus: Path, **over) -> Settings:

@@ -42,7 +42,8 @@ def cosines(a, b) -> np.ndarray:
 
 def test_onnx_vectors_agree_with_torch(embedder, int8_embedder, torch_embedder):
     torch = torch_embedder.embed_documents(SENTENCES)
-    assert cosines(embedder.embed_documents(SENTENCES), torch).min() > 0.9999  # fp32: the same model
+    fp32 = embedder.at_precision("fp32").embed_documents(SENTENCES)
+    assert cosines(fp32, torch).min() > 0.9999  # fp32: the same model
     int8 = int8_embedder.embed_documents(SENTENCES)
     assert cosines(int8, torch).min() > 0.9
     assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-3)
@@ -118,7 +119,7 @@ def test_switching_backend_re_embeds_instead_of_mixing_vectors(tmp_path, embedde
     assert onnx.ingest().chunks_embedded == 1
     torch_settings = make_settings(tmp_path, docs, embedding_backend="torch")
     assert torch_settings.fingerprint() != onnx.settings.fingerprint()
-    assert make_settings(tmp_path, docs, embedding_precision="int8").fingerprint() != onnx.settings.fingerprint()
+    assert make_settings(tmp_path, docs, embedding_precision="fp32").fingerprint() != onnx.settings.fingerprint()
     report = Pipeline(torch_settings, torch_embedder).ingest()
     assert report.rebuilt and report.chunks_embedded == 1
 
@@ -145,3 +146,20 @@ def test_ingest_and_ask_on_onnx_never_import_torch(tmp_path):
                          capture_output=True, text=True, cwd=ROOT, env=env, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"heavy": [], "answered": True}
+
+
+def test_the_index_is_embedded_at_int8_and_answers_scored_at_fp32(tmp_path, embedder):
+    """Defaults: a fast model for chunks and the index search, the precise one for answer sentences,
+    sharing one queue for the cores; asking for one precision keeps a single model."""
+    from app.pipeline import Pipeline
+    from tests.conftest import CORPUS, make_settings
+
+    pipeline = Pipeline(make_settings(tmp_path, CORPUS), embedder)
+    assert (pipeline.embedder.precision, pipeline.scorer.precision) == ("int8", "fp32")
+    assert pipeline.answerer.embedder is pipeline.scorer and pipeline.retriever.embedder is pipeline.embedder
+    assert pipeline.scorer._lock is pipeline.embedder._lock  # calls of the two models still run one at a time
+    assert Pipeline(make_settings(tmp_path, CORPUS), embedder).scorer is pipeline.scorer  # loaded once
+    single = Pipeline(make_settings(tmp_path, CORPUS, answer_precision="int8"), embedder)
+    assert single.scorer is single.embedder
+    question = "Why was the company banned?"
+    assert cosines([pipeline.scorer.embed_query(question)], [pipeline.embedder.embed_query(question)])[0] > 0.95

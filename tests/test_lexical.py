@@ -127,7 +127,7 @@ def test_asking_an_index_built_with_other_model_settings_is_a_clear_error(small)
     from app.records import DossierError
 
     small.ingest()
-    other = Pipeline(small.settings.model_copy(update={"embedding_precision": "int8"}), small.embedder)
+    other = Pipeline(small.settings.model_copy(update={"embedding_precision": "fp32"}), small.embedder)
     with pytest.raises(DossierError, match="dossier ingest"):
         other.ask("When was the lamp converted?")
 
