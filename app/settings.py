@@ -55,7 +55,8 @@ class Settings(BaseSettings):
         "(int8 here cost 1.7 points of correctness) or 'int8' (one model in memory instead of two).",
     )
     embedding_threads: int = Field(
-        0, ge=0, description="CPU threads per model call (0: one per core); calls queue, one at a time."
+        0, ge=0, description="CPU threads per model call (0: one per core; ONNX runs one text per thread); "
+        "calls queue, one at a time."
     )
     model_cache_dir: Path = Field(
         Path("~/.cache/dossier"), description="Where the ONNX export of the model is cached."

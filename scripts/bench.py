@@ -97,7 +97,19 @@ def part_torch(tmp: Path) -> dict:
         t0 = time.perf_counter()
         embedder.embed_documents(texts)
         times.append(time.perf_counter() - t0)
-    return {"raw_tokens_per_s": tokens / statistics.median(times), "peak_rss_mb": peak_rss_mb()}
+    # The whole torch ingest too (same corpus, fresh index): the figure the fast path is set against.
+    from app.pipeline import Pipeline
+    from app.settings import Settings
+
+    ingests = []
+    for round_ in range(2):
+        torch_pipeline = Pipeline(Settings(_env_file=None, index_dir=tmp / f"bench-index-torch-{round_}",
+                                           corpus_dir=tmp / "bench-corpus", embedding_backend="torch"), embedder)
+        t0 = time.perf_counter()
+        torch_pipeline.ingest()
+        ingests.append(time.perf_counter() - t0)
+    return {"raw_tokens_per_s": tokens / statistics.median(times), "ingest_tokens_per_s": tokens / min(ingests),
+            "peak_rss_mb": peak_rss_mb()}
 
 
 NEIGHBOUR = """
@@ -253,7 +265,9 @@ def main() -> None:
         ("raw torch fp32 throughput, same texts", f"{torch['raw_tokens_per_s']:.0f} tokens/s "
          f"(model {ing['raw_tokens_per_s'] / torch['raw_tokens_per_s']:.1f}x, "
          f"ingest {ing['ingest_tokens_per_s'] / torch['raw_tokens_per_s']:.1f}x torch)", ">= 2x"),
-        ("ingest throughput", f"{ing['ingest_tokens_per_s']:.0f} tokens/s", ""),
+        ("ingest throughput", f"{ing['ingest_tokens_per_s']:.0f} tokens/s; torch path's ingest "
+         f"{torch['ingest_tokens_per_s']:.0f} (best of 2): "
+         f"{ing['ingest_tokens_per_s'] / torch['ingest_tokens_per_s']:.1f}x", ">= 2x"),
         ("ingest / raw model (median of 3)", f"{ing['ratio']:.0%} (rounds: "
          + ", ".join(f"{r:.0%}" for r in ing["ratios"]) + ")", ">= 80%"),
         ("re-ingest, nothing changed (in process)", f"{ing['reingest_unchanged_s_in_process']:.3f} s", "< 2 s"),

@@ -163,3 +163,12 @@ def test_the_index_is_embedded_at_int8_and_answers_scored_at_fp32(tmp_path, embe
     assert single.scorer is single.embedder
     question = "Why was the company banned?"
     assert cosines([pipeline.scorer.embed_query(question)], [pipeline.embedder.embed_query(question)])[0] > 0.95
+
+
+def test_texts_spread_over_threads_come_back_in_order_with_the_same_vectors(int8_embedder):
+    one_thread = Embedder("all-MiniLM-L6-v2", precision="int8", threads=1)
+    two_threads = Embedder("all-MiniLM-L6-v2", precision="int8", threads=2)
+    texts = SENTENCES * 3
+    expected = one_thread.embed_documents(texts)
+    assert cosines(two_threads.embed_documents(texts), expected).min() > 0.99999
+    assert two_threads._model._pool is not None and one_thread._model._pool is None
