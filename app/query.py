@@ -36,9 +36,18 @@ HELP = re.compile(
     r"can you help( me)?( with (something|this|a question|some questions))?( please)?|"
     r"(what|which) (documents?|sources?|files?|docs|articles?) (do you have|have you got|are (there|available|loaded|indexed)|"
     r"can you (see|read|access|search))( access to)?|"
-    r"what (kind of |sort of )?(stuff|things|topics|subjects|questions) (can|do) (you|i) (answer|ask|cover|know)( questions)?( about)?|"
-    r"what do you know( about)?|what('s| is) in (the|your) (corpus|index|collection|database)|list (the )?(documents|sources))"
+    r"what (kind of |kinds of |sort of |type of |types of )?(stuff|things|topics|subjects|questions) (can|do|could|should) "
+    r"(you|i) (answer|ask|cover|know)( you)?( questions)?( about)?|"
+    r"what do you know( about)?|what('s| is) in (the|your) (corpus|index|collection|database|documents|docs|sources|files)|"
+    r"list (the )?(documents|sources))"
     r"\W*$", re.I)
+# Questions that ask for more than their type's usual answer: "which month" is not answered by a
+# year or a season, "how old" not by any number.
+GRAINS = {
+    "month": re.compile(r"\b(which|what) (month|date)\b|\bexact (date|day|month)\b|\bwhen exactly\b|"
+                        r"\bexactly when\b", re.I),
+    "age": re.compile(r"\bhow old\b|\bwhat age\b|\b(his|her|their) age\b", re.I),
+}
 SUMMARY = re.compile(
     rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea)|key (points?|takeaways?)|in a nutshell|recap|"
     rf"what('s| is| was) {_DOC} (all )?about|what does {_DOC} (say|cover|talk about)|"
@@ -103,6 +112,7 @@ class Query:
     injection: bool = False
     more: bool = False  # "what else ...": what the conversation already gave is left out
     money: bool = False  # a "how much" question about money: the answer holds an amount
+    grain: str = ""  # finer than the type: "month" (which month, the exact date) or "age" (how old)
 
     @property
     def search_terms(self) -> list[str]:
@@ -305,6 +315,7 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""
         query.money = (query.qtype == "count" and bool(MONEY_QUESTION.search(question))) or \
             (query.qtype == "what" and bool(MONEY_WHAT.search(question)))
+        query.grain = next((g for g, pattern in GRAINS.items() if pattern.search(question)), "")
         # Nothing to look for: "how many people" (any group of people can be meant), or an unknown
         # non-word, a typo the speller could not place ("unts")
         vague = token in GENERIC_COUNTED or (token in query.missing and not known_word(word, dictionary))

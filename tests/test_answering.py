@@ -208,3 +208,24 @@ def test_a_when_question_answered_on_a_weekday_gets_the_publication_date(real):
     answer = real.ask("when was sensetime banned?")
     assert not answer.abstained and "on Friday" in answer.citations[0].sentence
     assert "December 10, 2021 (its publication date)" in answer.answer
+
+
+def test_an_acronym_the_passages_write_out_is_no_missing_name(real):
+    answer = real.ask("who were the VC investors in sensetime?")  # the article says "venture capital"
+    assert not answer.abstained and "Tiger Global" in answer.answer
+    assert "artificial intelligence" in real.ask("Is SenseTime among the biggest AI companies in China?").answer
+    refused = real.ask("did the EU sanction sensetime?")  # no words in the passages stand for it
+    assert refused.abstained and "EU" in refused.answer
+
+
+def test_which_month_is_not_answered_by_a_season_nor_how_old_by_any_number(real):
+    assert real.ask("which month did biden widen the investment list this summer?").abstained
+    assert real.ask("How old is Erken Tuniyaz?").abstained
+    answer = real.ask("in which month did britain push china to let un inspectors in?")
+    assert not answer.abstained and "January" in answer.answer
+
+
+def test_last_year_dates_an_event():
+    from app.answering import CUES
+
+    assert CUES["when"].search("The company said last year that it would list its shares.")

@@ -46,6 +46,8 @@ def test_question_types():
     ("hi! who leads the project?", "content"), ("What is the main topic of this document?", "summary"),
     ("what's the subheading under the title", "title"), ("which news outlet published this?", "source"),
     ("What is the source of the information on the budget?", "content"),
+    ("good morning! what's in your documents?", "help"), ("hello there, what kind of questions can i ask you", "help"),
+    ("what's in the documents about the bridge?", "content"),
 ])
 def test_intents_tell_questions_about_the_documents_from_questions_about_their_content(question, intent):
     assert intent_of(question) == intent
@@ -131,3 +133,14 @@ def test_what_questions_about_money_want_an_amount():
     assert query_of("What was the team's budget last year?").money
     assert query_of("how much did the engineers cost?").money
     assert not query_of("how much time do engineers get?").money and not query_of("What did the team build?").money
+
+
+@pytest.mark.parametrize("question, grain", [
+    ("Which month did the council vote?", "month"), ("What date was the bridge closed?", "month"),
+    ("when exactly did it reopen?", "month"), ("How old is the mayor?", "age"), ("what is her age?", "age"),
+    ("When did the bridge reopen?", ""), ("How many lanes does it have?", ""),
+])
+def test_a_question_may_ask_for_more_than_its_type(question, grain):
+    from app.query import GRAINS
+
+    assert next((g for g, pattern in GRAINS.items() if pattern.search(question)), "") == grain
