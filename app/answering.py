@@ -36,8 +36,9 @@ MIN_COVERAGE = 0.30  # share of the question's weighted terms found near the bes
 MIN_FOCUS = 0.6  # the thing asked for ("revenue" in "what was its revenue?") must be in the passage, or a near word
 FOLLOW_RATIO = 0.80  # a further sentence must score this share of the best one
 LIST_FOLLOW_RATIO = 0.70  # lists gather more of the nearby items
-STRICT_CUES = {"when", "count", "say", "author"}  # further sentences must have the answer's form too
-TYPED = {"when", "count"}  # the answer must hold a date or number that the question does not already give
+STRICT_CUES = {"when", "count", "say", "author", "attribution"}  # further sentences must have the answer's form too
+# The answer must hold a date, a number or who says so, beyond what the question already gives.
+TYPED = {"when", "count", "attribution"}
 OFF_FORM_PENALTY = 0.75  # a sentence without the date or number asked for ranks below one with it
 REPEAT_PENALTY = 0.6  # a sentence the assistant already gave in this conversation
 SAID_SHARE = 0.6  # share of a sentence's words found in earlier answers for it to count as given
@@ -63,6 +64,8 @@ CUES = {
     "author": BYLINE,
     "money": re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(million|billion|thousand|[mb]n)?\s*(dollars|euros|pounds|yuan|"
                         r"yen|francs|usd|eur|gbp)\b|\b(million|billion)\b|\bfree\b|\bno (charge|cost|fee)\b", re.I),
+    "attribution": re.compile(r"\baccording to\b|\b(said|says|reported|reports|citing|cited|told|estimated?)\b|"
+                              r"\b(data|figures?|statistics) (from|provider)\b", re.I),
     "where": re.compile(r"\b(in|at|based|region|province|city|country)\b"),
     "list": re.compile(r",.*\b(and|or)\b|\b(including|include|includes)\b"),
 }
@@ -160,7 +163,8 @@ class Answerer:
         # "What did X say": X's pattern; ``named`` only when the question itself names X (not "they").
         speaker = speaker_pattern(query) if query.qtype == "say" else None
         named = speaker is not None and speaker_pattern(query, explicit_only=True) is not None
-        self._features(cands, query, query_vector, lexical.previous, speaker, named)
+        written = {p: self._spelled_out(p, cands) for p in query.premises}  # acronyms the passages write out
+        self._features(cands, query, query_vector, lexical.previous, speaker, named, written)
         # For "what did X say", a sentence in which X speaks comes before any in which X doesn't.
         ranked = sorted(cands, key=lambda c: (named and not c.spoken, -c.score, c.start))
         hits = self._rerank(hits, ranked)
@@ -169,7 +173,7 @@ class Answerer:
                        "coverage": round(best.coverage, 3), "context": round(best.context, 3), "typed": best.typed, "named": best.named,
                        "focus": query.focus, "focused": round(best.focused, 3),
                        "missing_terms": query.missing, "missing_premises": query.premises}
-        absent = [p for p in query.premises if not self._spelled_out(p, cands)]
+        absent = [p for p in query.premises if not written[p]]
         diagnostics["missing_premises"] = absent
         if absent:
             reason = (f"The sources don't mention {', '.join(absent)}, so they don't answer this. "
@@ -195,8 +199,8 @@ class Answerer:
         answer.diagnostics = diagnostics
         return answer
 
-    def _spelled_out(self, premise: str, cands: list[Candidate]) -> bool:
-        """Whether the passages write out an acronym the sources lack ("VC" as "venture capital").
+    def _spelled_out(self, premise: str, cands: list[Candidate]) -> str:
+        """The words of the passages that write out an acronym the sources lack ("VC": "venture capital"), or "".
 
         Words whose initials spell it count when the model relates the acronym to them: initials
         alone match anything ("VC": "very common"). Measured on made-up pairs, not on eval data:
@@ -204,14 +208,15 @@ class Answerer:
         """
         letters = premise[:-1] if premise.endswith("s") and premise[:-1].isupper() else premise
         if not (2 <= len(letters) <= 5 and letters.isalpha() and letters.isupper()):
-            return False
+            return ""
         pattern = re.compile(r"\b" + r"[\w’'-]*\s+".join(letters.lower()) + r"[\w’'-]*\b", re.I)
         phrases = {m.group(0).lower() for c in cands for m in pattern.finditer(c.text)}
         phrases = [ph for ph in phrases if not any(w in STOPWORDS for w in ph.split())]
         if not phrases:
-            return False
-        vectors = _unit(self.embedder.embed_cached([letters] + phrases))
-        return float(np.max(vectors[1:] @ vectors[0])) >= ACRONYM_MIN
+            return ""
+        sims = _unit(self.embedder.embed_cached([letters] + phrases))
+        sims = sims[1:] @ sims[0]
+        return phrases[int(np.argmax(sims))] if float(np.max(sims)) >= ACRONYM_MIN else ""
 
     @staticmethod
     def _answers(best: Candidate, query: Query) -> bool:
@@ -224,7 +229,8 @@ class Answerer:
         return (not weak and best.score >= MIN_EVIDENCE and best.context >= MIN_COVERAGE
                 and best.typed and best.named and best.focused >= MIN_FOCUS)
 
-    def _term_credit(self, query: Query, cands: list[Candidate]) -> tuple[list[str], dict[str, np.ndarray]]:
+    def _term_credit(self, query: Query, cands: list[Candidate],
+                     written: dict[str, str] | None = None) -> tuple[list[str], dict[str, np.ndarray]]:
         """Query terms, and for each source word its credit (0 to 1) towards each term.
 
         Exact tokens count fully; other words count by the model's word similarity, so "hire"
@@ -237,15 +243,19 @@ class Answerer:
         q = _unit(self.embedder.embed_cached([query.surface[t] for t in terms]))
         v = _unit(self.embedder.embed_cached(vocab))
         credit = np.clip((v @ q.T - SOFT_LOW) / (SOFT_HIGH - SOFT_LOW), 0.0, 1.0)
+        # An acronym's term is met by the words that write it out.
+        written = {k.lower(): v for k, v in (written or {}).items() if v}
+        spelled = {i: set(written[query.surface[t].lower()].split()) for i, t in enumerate(terms)
+                   if query.surface[t].lower() in written}
         for j, word in enumerate(vocab):
             token = normal(word)
             for i, term in enumerate(terms):
-                if token == term:
+                if token == term or word in spelled.get(i, ()):
                     credit[j, i] = 1.0
         return terms, dict(zip(vocab, credit))
 
     def _features(self, cands: list[Candidate], query: Query, query_vector, previous=None, speaker=None,
-                  speaker_named: bool = False) -> None:
+                  speaker_named: bool = False, written: dict[str, str] | None = None) -> None:
         """Set each candidate's semantic, coverage, context and combined scores."""
         sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
         asked = [i for i, c in enumerate(cands) if c.asked]
@@ -253,7 +263,7 @@ class Answerer:
             q_sims = _unit(self.embedder.embed_cached([cands[i].asked for i in asked])) @ _unit(query_vector)
             for i, sim in zip(asked, q_sims):
                 sims[i] = max(sims[i], sim)
-        terms, credit = self._term_credit(query, cands)
+        terms, credit = self._term_credit(query, cands, written)
         weights = np.array([query.terms[t] for t in terms], dtype=np.float32)
         total = float(weights.sum()) or 1.0
         zero = np.zeros(len(terms), dtype=np.float32)

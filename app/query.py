@@ -41,6 +41,15 @@ HELP = re.compile(
     r"what do you know( about)?|what('s| is) in (the|your) (corpus|index|collection|database|documents|docs|sources|files)|"
     r"list (the )?(documents|sources))"
     r"\W*$", re.I)
+# "Where did the info on X come from?", "what's the source of those figures?": who says so.
+_INFO = r"(info|information|data|figures?|numbers?|details?|facts?|claims?|stats|statistics)"
+ATTRIBUTION = re.compile(rf"\b(where|how)\b.{{0,60}}\b{_INFO}\b.{{0,40}}\b(come|came|comes|coming) from\b|"
+                         rf"\bwhere\b.{{0,40}}\b(get|got|find|found|learn|learned)\b.{{0,40}}\b{_INFO}\b|"
+                         rf"\bsources? (of|for|behind) (the|this|that|these|those|their|its) {_INFO}\b", re.I)
+# Words that only frame such a question; the passage need not hold them.
+ATTRIBUTION_FRAMING = frozenset(tokens("info information data figure figures number numbers detail details fact facts "
+                                       "claim claims stats statistics come came comes coming source sources get got "
+                                       "find found learn learned"))
 # Questions that ask for more than their type's usual answer: "which month" is not answered by a
 # year or a season, "how old" not by any number.
 GRAINS = {
@@ -99,7 +108,7 @@ class Query:
     question: str  # as typed
     standalone: str  # rewritten with the conversation, when it is a follow-up
     intent: str  # content | smalltalk | help | summary | author | published | source | title
-    qtype: str  # the kind of sentence that answers: when, count, who, why, where, list, yesno, say, what
+    qtype: str  # the kind of sentence that answers: when, count, who, why, where, attribution, list, yesno, say, what
     premises: list[str] = field(default_factory=list)  # names, numbers, quotes taken as given that no source holds
     names: list[list[str]] = field(default_factory=list)  # each name's distinctive tokens: an answer's passage holds them
     focus: str = ""  # the token of the thing asked for ("revenue" in "what was its revenue"), if the form shows it
@@ -136,6 +145,8 @@ def question_type(question: str) -> str:
     if re.match(r"^why\b", q) or re.search(r"\b(reasons?|justification|rationale|motives?|motivation|explanation|"
                                              r"for what|on what (grounds|basis))\b", q):
         return "why"
+    if ATTRIBUTION.search(q):
+        return "attribution"
     if re.match(r"^where\b", q):
         return "where"
     # Lists: "list/name the ...", or which/what with a plural noun ("which companies", "which other
@@ -298,7 +309,11 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         terms = {t: w * BACKGROUND_WEIGHT if t in background else w for t, w in terms.items()}
     said = " ".join(t["content"] for t in history if t["role"] == "assistant")
     said_stems = frozenset(tokens(said))
-    query = Query(typed, standalone, intent, question_type(standalone), terms=terms, surface=surface,
+    qtype = question_type(standalone)
+    if qtype == "attribution":
+        terms = {t: w for t, w in terms.items() if t not in ATTRIBUTION_FRAMING}
+        missing = [t for t in missing if t not in ATTRIBUTION_FRAMING]
+    query = Query(typed, standalone, intent, qtype, terms=terms, surface=surface,
                   missing=missing, background=background, said=said, said_stems=said_stems,
                   more=bool(history) and bool(MORE.search(question)), injection=is_override(question))
     if intent == "content" and not terms:

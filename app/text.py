@@ -22,7 +22,7 @@ many much whose within upon yes there's what's who's it's anything something thi
 article according besides except apart among across along around behind beyond despite toward
 towards via per whether either neither another every else ever still yet onto whereas though although
 hey hi hello please thanks thank ok okay um uh pls plz just really actually basically exactly
-i'm i've i'd i'll you're we're they're wat wut wht whats whos hw u ur r abt bc cuz coz tho even anyway anyways
+i'm i've i'd i'll you're we're they're where'd how'd who'd what'd wat wut wht whats whos hw u ur r abt bc cuz coz tho even anyway anyways
 """.split())
 # Words that frame a question rather than name its subject ("what happened to", "how long",
 # "what position does X hold"): they are not expected to occur in the answer.

@@ -229,3 +229,11 @@ def test_last_year_dates_an_event():
     from app.answering import CUES
 
     assert CUES["when"].search("The company said last year that it would list its shares.")
+
+
+def test_where_the_information_comes_from_is_answered_by_who_reports_it(real):
+    history = [{"role": "user", "content": "Who invested in SenseTime back in 2018?"},
+               {"role": "assistant", "content": real.ask("Who invested in SenseTime back in 2018?").answer}]
+    answer = real.ask("where does that info come from?", history)
+    assert not answer.abstained and "Pitchbook" in answer.answer
+    assert any("Pitchbook" in c.sentence for c in answer.citations)

@@ -144,3 +144,12 @@ def test_a_question_may_ask_for_more_than_its_type(question, grain):
     from app.query import GRAINS
 
     assert next((g for g, pattern in GRAINS.items() if pattern.search(question)), "") == grain
+
+
+@pytest.mark.parametrize("question", [
+    "where did the info about the backers come from?", "where'd those figures come from", "What is the source of the data?",
+    "where did they get that information?",
+])
+def test_where_information_comes_from_asks_who_says_so(question):
+    assert question_type(question) == "attribution"
+    assert question_type("Where did the bridge come from?") == "where"
