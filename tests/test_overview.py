@@ -36,7 +36,9 @@ def test_a_summary_is_the_lead_and_central_sentences_cited(memos):
     answer = memos.ask("summarize the larkspur memo")
     assert not answer.abstained and answer.citations[0].sentence == "Project Larkspur is led by Dr. Tomasz Okafor."
     assert {c.doc_id for c in answer.citations} == {"larkspur-status-memo"}
-    assert len(answer.answer.split()) <= memos.settings.max_answer_words * 1.5 + 10
+    title = answer.citations[0].title
+    assert title and answer.answer.startswith(f"From “{title}”") and answer.composed  # the headline leads, unmarked
+    assert len(answer.answer.split()) <= memos.settings.max_answer_words * 1.5 + len(title.split()) + 10
     resolves(answer, memos)
 
 
