@@ -225,7 +225,7 @@ class Answerer:
             return True  # a byline is the whole answer to "who wrote it?", whatever else scores
         # Rare names embed poorly: coverage decides. A quote by the speaker asked about may share
         # no word with "what did X say?", so it is not weak for lacking them.
-        weak = best.semantic < MIN_SEMANTIC and best.coverage < 0.5 and not (query.qtype == "say" and best.spoken)
+        weak = best.semantic < MIN_SEMANTIC and best.context < 0.5 and not (query.qtype == "say" and best.spoken)
         return (not weak and best.score >= MIN_EVIDENCE and best.context >= MIN_COVERAGE
                 and best.typed and best.named and best.focused >= MIN_FOCUS)
 
