@@ -53,6 +53,8 @@ CUES = {
     # A month as a date, or a date in figures: the answer to "which month" or "the exact date".
     "month": re.compile(rf"\b((in|on|since|until|by|before|after|from|early|late|mid)[ -]({MONTHS})|({MONTHS}),? \d|"
                         rf"\d{{1,2}} ({MONTHS}))\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.I),
+    # A capitalised word inside a sentence (not its first word): a name, for "what is the name of ...".
+    "name": re.compile(r"(?<=[\w,;:)”\"’] )[A-Z][\w’'-]+"),
     "age": re.compile(r"\b(\d+|[a-z]+ty(-[a-z]+)?)[ -]years?[ -]old\b|\baged? \d+|\bage of \d+|\bborn\b", re.I),
     "count": re.compile(r"\b(\d[\d,.]*|one(?! of)|two|three|four|five|six|seven|eight|nine|ten|dozen|million|"
                         r"billion)\b", re.I),
@@ -223,7 +225,7 @@ class Answerer:
         """The decision: does the best sentence answer the question well enough to be given?"""
         if query.qtype == "author" and BYLINE.search(best.text):
             return True  # a byline is the whole answer to "who wrote it?", whatever else scores
-        # Rare names embed poorly: coverage decides. A quote by the speaker asked about may share
+        # Rare names embed poorly: the passage's coverage (its title included) decides. A quote by the speaker asked about may share
         # no word with "what did X say?", so it is not weak for lacking them.
         weak = best.semantic < MIN_SEMANTIC and best.context < 0.5 and not (query.qtype == "say" and best.spoken)
         return (not weak and best.score >= MIN_EVIDENCE and best.context >= MIN_COVERAGE
@@ -322,7 +324,7 @@ class Answerer:
             if query.money:  # "how much did it cost", "what was its revenue": an amount of money
                 cand.typed = bool(CUES["money"].search(cand.text))
                 has_cue = float(cand.typed)
-            elif query.qtype in TYPED:
+            elif query.qtype in TYPED or query.grain in CUES:
                 cand.typed = any(m.group(0).lower() not in given and not (query.qtype == "count" and bare_year(m))
                                  for m in cue.finditer(cand.text))
                 has_cue = float(cand.typed)

@@ -56,6 +56,10 @@ GRAINS = {
     "month": re.compile(r"\b(which|what) (month|date)\b|\bexact (date|day|month)\b|\bwhen exactly\b|"
                         r"\bexactly when\b", re.I),
     "age": re.compile(r"\bhow old\b|\bwhat age\b|\b(his|her|their) age\b", re.I),
+    # "what's the name of the vendor", "what's the company called": a name the question doesn't give
+    "name": re.compile(r"\b(the |its |their |his |her |a |full |official |exact )?name of\b|\b(company|firm|business|vendor|"
+                       r"brand|product|person|official)['’]?s? name\b|\bwhat( is|'s|’s| was) (it|that|the \w+) called\b|"
+                       r"\bwhat (is|was) (its|their|his|her) name\b", re.I),
 }
 SUMMARY = re.compile(
     rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea)|key (points?|takeaways?)|in a nutshell|recap|"
@@ -121,7 +125,7 @@ class Query:
     injection: bool = False
     more: bool = False  # "what else ...": what the conversation already gave is left out
     money: bool = False  # a "how much" question about money: the answer holds an amount
-    grain: str = ""  # finer than the type: "month" (which month, the exact date) or "age" (how old)
+    grain: str = ""  # finer than the type: "month" (which month, the exact date), "age" (how old), "name"
 
     @property
     def search_terms(self) -> list[str]:

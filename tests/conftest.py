@@ -103,3 +103,15 @@ def server(tmp_path_factory):
     proc, url = launch(tmp, max_upload_mb=1)
     yield {"url": url, "tmp": tmp, "pid": proc.pid}
     stop(proc)
+
+
+@pytest.fixture(scope="session")
+def memos(tmp_path_factory, embedder) -> Pipeline:
+    """A pipeline over the second corpus (tests/fixtures/corpus2: a memo, a policy, an FAQ, a news item)."""
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("corpus2")
+    shutil.copytree(FIXTURES / "corpus2", tmp / "docs")
+    pipeline = Pipeline(make_settings(tmp, tmp / "docs"), embedder)
+    pipeline.ingest()
+    return pipeline

@@ -237,3 +237,10 @@ def test_where_the_information_comes_from_is_answered_by_who_reports_it(real):
     answer = real.ask("where does that info come from?", history)
     assert not answer.abstained and "Pitchbook" in answer.answer
     assert any("Pitchbook" in c.sentence for c in answer.citations)
+
+
+def test_the_name_of_something_needs_a_name_the_question_does_not_give(memos):
+    assert memos.ask("What's the name of the vendor in Osaka that makes the pressure sensor?").abstained
+    assert memos.ask("what was the name of the bakery that gave out cinnamon rolls?").abstained
+    answer = memos.ask("what is the name of the contractor?")
+    assert not answer.abstained and "Brightwater Civil" in answer.answer

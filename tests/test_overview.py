@@ -1,20 +1,6 @@
 """Questions about the documents themselves, small talk and help, on a second corpus of four documents."""
 
-import shutil
-
 import pytest
-
-from app.pipeline import Pipeline
-from tests.conftest import FIXTURES, make_settings
-
-
-@pytest.fixture(scope="module")
-def memos(tmp_path_factory, embedder) -> Pipeline:
-    tmp = tmp_path_factory.mktemp("corpus2")
-    shutil.copytree(FIXTURES / "corpus2", tmp / "docs")
-    pipeline = Pipeline(make_settings(tmp, tmp / "docs"), embedder)
-    pipeline.ingest()
-    return pipeline
 
 
 def resolves(answer, pipeline):
