@@ -271,8 +271,9 @@ def report(summary: dict, baseline: dict | None, failed: list[str], problems: li
     out += ["## Failures", ""]
     for row, case in zip(rows, cases):
         v = row["verdict"]
-        bad = (not v.get("correct", True)) or (not v.get("evidence_cited", True)) \
-            or (not v.get("abstention_correct", True)) or not row["citation_valid"]
+        # False, not None: small talk has no evidence to cite, so it is no failure for lacking it.
+        bad = v.get("correct") is False or v.get("evidence_cited") is False \
+            or v.get("abstention_correct") is False or not row["citation_valid"]
         if bad:
             gold = " / ".join(case.expected_facts) if case.answerable else "(should abstain)"
             out += [f"### {case.id}", f"- question: {case.question}", f"- searched for: {row['standalone_query']}",
