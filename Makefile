@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: run test bench bench-scale eval index install browser screenshot clean
+.PHONY: run test bench bench-scale bench-precision eval index install browser screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -83,6 +83,10 @@ screenshot: install browser
 
 bench: install
 	$(BIN)/python scripts/bench.py
+
+# Answer quality of each embedding precision (fp32, int8 index with fp32 answers, int8) on every eval split.
+bench-precision: install
+	$(BIN)/python scripts/bench_precision.py
 
 # 50,000 chunks of Debian's Python and PostgreSQL manuals; corpus and index are kept in build/scale/.
 bench-scale: install
