@@ -16,7 +16,7 @@ import numpy as np
 from app import overview
 from app.chunking import split_sentences
 from app.injection import is_instruction
-from app.query import BYLINE, Query, speaker_pattern, speaks
+from app.query import BYLINE, Query, missing_premises, speaker_pattern, speaks
 from app.records import Answer, Citation, Hit
 from app.settings import Settings
 from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, names, normal, tokens, words
@@ -105,6 +105,16 @@ def _given(cand: "Candidate", query: Query) -> bool:
     return cand.text in query.said or (bool(stems) and len(stems & query.said_stems) / len(stems) >= SAID_SHARE)
 
 
+def _held_written_out(premise: str, written: dict[str, str], lexical) -> bool:
+    """Whether a missing name is held once its acronyms are written out ("Chinese AI": "Chinese
+    artificial intelligence"), by the same test the query stage applies to names."""
+    parts = words(premise)
+    if len(parts) == 1:
+        return bool(written.get(parts[0]))
+    rewritten = [written.get(w) or w for w in parts]
+    return rewritten != parts and not missing_premises([" ".join(rewritten)], lexical, frozenset())
+
+
 def answer_cue(query: Query) -> re.Pattern | None:
     """The form of an answering sentence: the question's grain ("which month") if it has one, else its type's."""
     return CUES.get(query.grain) or CUES.get(query.qtype)
@@ -165,7 +175,8 @@ class Answerer:
         # "What did X say": X's pattern; ``named`` only when the question itself names X (not "they").
         speaker = speaker_pattern(query) if query.qtype == "say" else None
         named = speaker is not None and speaker_pattern(query, explicit_only=True) is not None
-        written = {p: self._spelled_out(p, cands) for p in query.premises}  # acronyms the passages write out
+        # Acronyms of the missing names that the passages write out ("VC": "venture capital").
+        written = {w: self._spelled_out(w, cands) for p in query.premises for w in words(p) if w[:2].isupper()}
         self._features(cands, query, query_vector, lexical.previous, speaker, named, written)
         # For "what did X say", a sentence in which X speaks comes before any in which X doesn't.
         ranked = sorted(cands, key=lambda c: (named and not c.spoken, -c.score, c.start))
@@ -175,7 +186,7 @@ class Answerer:
                        "coverage": round(best.coverage, 3), "context": round(best.context, 3), "typed": best.typed, "named": best.named,
                        "focus": query.focus, "focused": round(best.focused, 3),
                        "missing_terms": query.missing, "missing_premises": query.premises}
-        absent = [p for p in query.premises if not written[p]]
+        absent = [p for p in query.premises if not _held_written_out(p, written, lexical)]
         diagnostics["missing_premises"] = absent
         if absent:
             reason = (f"The sources don't mention {', '.join(absent)}, so they don't answer this. "

@@ -66,7 +66,8 @@ SUMMARY = re.compile(
     rf"what('s| is| was) {_DOC} (all )?about|what does {_DOC} (say|cover|talk about)|"
     rf"(main |central )?(topic|subject|theme) of {_DOC}|"
     rf"(give|tell) me (the|a) (short|quick|brief) version)\b"
-    r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$", re.I)
+    r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$"
+    rf"|^\W*(what|wat|wut)('s|s| is) {_DOC}\W*$", re.I)  # "whats this doc": the document itself
 PUBLISHED = re.compile(
     rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from)|publication date|"
     rf"(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b", re.I)

@@ -15,6 +15,7 @@ from app.query import BYLINE, Query
 from app.records import Chunk, DossierError, Hit
 from app.settings import Settings
 from app.store import Store
+from app.text import analysis_key
 
 LEXICAL_FLOOR = 0.25  # BM25 results below this share of the best score are dropped before fusion
 DENSE_MARGIN = 0.25  # vector results this far below the best similarity are dropped before fusion
@@ -124,9 +125,9 @@ class Retriever:
         return self.settings.index_dir / f"lexical-{self.settings.collection}.json"
 
     def _stamp(self) -> dict:
-        """What a saved index must have been saved with to be used: the same settings and collection."""
+        """What a saved index must have been saved with to be used: the same settings, collection and text rules."""
         return {"fingerprint": self.settings.fingerprint(), "location": self.store.location,
-                "collection": self.store.collection_id()}
+                "collection": self.store.collection_id(), "analysis": analysis_key()}
 
     def _save(self, index: LexicalIndex, generation: int) -> None:
         try:

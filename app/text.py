@@ -42,8 +42,16 @@ WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 ALIASES = [
     (re.compile(r"\bU\.S\.(?:A\.)?|\bUSA\b|\bUnited States\b|\bAmericans?\b"), " US "),
     (re.compile(r"\bU\.K\.|\bUnited Kingdom\b|\bBritain\b|\bBritish\b"), " UK "),
-    (re.compile(r"\bE\.U\.|\bEuropean Union\b"), " EU "),
+    # The EU's institutions are "European ..." in full: "the EU's parliament" is the European Parliament.
+    (re.compile(r"\bE\.U\.|\bEuropean Union\b|\bEuropean(?= (Parliament|Commission|Council)\b)"), " EU "),
     (re.compile(r"\bU\.N\.|\bUnited Nations\b"), " UN "),
+    # A capital standing for its country's government, as news writes ("Washington", "Beijing").
+    (re.compile(r"\bWashington\b(?!(,? D\.?C\.?| Post| state| State)\b)"), " US "),
+    (re.compile(r"\bBeijing\b"), " China "),
+    (re.compile(r"\bLondon\b"), " UK "),
+    (re.compile(r"\bMoscow\b|\bKremlin\b"), " Russia "),
+    (re.compile(r"\bTokyo\b"), " Japan "),
+    (re.compile(r"\bBrussels\b"), " EU "),
     # Abbreviations people type for common words
     (re.compile(r"\byrs?\b", re.I), " year "),
     (re.compile(r"\bgov(?:['’]?t|t)\b", re.I), " government "),
@@ -87,6 +95,20 @@ def fold(text: str) -> str:
 
 
 FRAMING = frozenset(stem(w) for w in _FRAMING_WORDS)
+STEM_VERSION = 1  # bump when stem() or words() change how a text is cut into tokens
+
+
+def analysis_key() -> str:
+    """Identifies the rules that turn a text into index tokens (stop words, aliases, synonyms, stems).
+
+    A lexical index saved under other rules is rebuilt rather than read back: its chunks' tokens
+    would no longer meet the question's ("Beijing" folded to China in questions, not in chunks).
+    """
+    import hashlib
+    import json
+
+    rules = [STEM_VERSION, sorted(STOPWORDS), sorted(SYNONYMS.items()), [(p.pattern, r) for p, r in ALIASES]]
+    return hashlib.sha256(json.dumps(rules).encode()).hexdigest()[:16]
 
 
 def words(text: str) -> list[str]:

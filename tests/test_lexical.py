@@ -122,6 +122,28 @@ def test_a_new_process_loads_the_saved_index_instead_of_reading_every_chunk(smal
     assert len(later.retriever.lexical.chunks) == len(small.retriever.lexical.chunks) and reads == []
 
 
+def test_an_index_saved_under_other_text_rules_is_rebuilt_not_read_back(small, monkeypatch):
+    import re
+
+    from app import retrieval, text
+    from app.pipeline import Pipeline
+
+    small.ingest()
+    small.retriever.lexical
+    for thread in threading.enumerate():
+        if thread.name == "save-lexical":
+            thread.join()
+    before = text.analysis_key()
+    monkeypatch.setattr(text, "ALIASES", text.ALIASES + [(re.compile(r"\blamp\b"), " light ")])
+    monkeypatch.setattr(retrieval, "analysis_key", text.analysis_key)
+    assert text.analysis_key() != before  # a new alias is a new rule
+    later = Pipeline(small.settings, small.embedder)
+    reads = []
+    store_chunks = later.store.chunks
+    later.store.chunks = lambda doc_id=None: reads.append(doc_id) or store_chunks(doc_id)
+    assert later.retriever.lexical.chunks and reads  # read again from the store, not from the saved file
+
+
 def test_asking_an_index_built_with_other_model_settings_is_a_clear_error(small):
     from app.pipeline import Pipeline
     from app.records import DossierError

@@ -46,6 +46,7 @@ def test_question_types():
     ("hi! who leads the project?", "content"), ("What is the main topic of this document?", "summary"),
     ("what's the subheading under the title", "title"), ("which news outlet published this?", "source"),
     ("What is the source of the information on the budget?", "content"),
+    ("whats this doc", "summary"), ("what is this article", "summary"),
     ("good morning! what's in your documents?", "help"), ("hello there, what kind of questions can i ask you", "help"),
     ("what's in the documents about the bridge?", "content"),
 ])

@@ -13,6 +13,11 @@ def test_aliases_fold_spellings_and_demonyms():
     assert tokens("U.S. investors") == tokens("United States investor") == tokens("American investors")
     assert tokens("initial public offering") == tokens("IPO")
     assert "ban" in tokens("prohibited")
+    # A capital for its government, and the EU's institutions written out
+    assert tokens("What did Beijing say?") == tokens("What did China say?")
+    assert tokens("Washington labeled it") == tokens("the US labeled it")
+    assert tokens("The Washington Post") != tokens("The US Post")
+    assert tokens("the EU's parliament") == tokens("the European Parliament")
 
 
 def test_names_skip_the_sentence_opening_word():
