@@ -59,7 +59,11 @@ GRAINS = {
     # "what's the name of the vendor", "what's the company called": a name the question doesn't give
     "name": re.compile(r"\b(the |its |their |his |her |a |full |official |exact )?name of\b|\b(company|firm|business|vendor|"
                        r"brand|product|person|official)['’]?s? name\b|\bwhat( is|'s|’s| was) (it|that|the \w+) called\b|"
-                       r"\bwhat (is|was) (its|their|his|her) name\b", re.I),
+                       r"\bwhat (is|was) (its|their|his|her) name\b|"
+                       # "which agency", "which US company": a kind of thing that goes by a name
+                       r"\bwhich (\w+ )?(agency|agencies|company|companies|firms?|department|ministry|organi[sz]ations?|"
+                       r"vendors?|suppliers?|manufacturers?|banks?|funds?|countries|country|city|cities|person|"
+                       r"officials?|newspapers?|outlets?)\b", re.I),
 }
 SUMMARY = re.compile(
     rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea)|key (points?|takeaways?)|in a nutshell|recap|"

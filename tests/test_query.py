@@ -141,7 +141,7 @@ def test_what_questions_about_money_want_an_amount():
     ("when exactly did it reopen?", "month"), ("How old is the mayor?", "age"), ("what is her age?", "age"),
     ("When did the bridge reopen?", ""), ("How many lanes does it have?", ""),
     ("What's the name of the vendor?", "name"), ("what's the company called?", "name"),
-    ("which firm, company name please", "name"), ("Who called the meeting?", ""), ("What is the list called?", "name"),
+    ("which firm, company name please", "name"), ("Which US agency issues the licences?", "name"), ("Who called the meeting?", ""), ("What is the list called?", "name"),
 ])
 def test_a_question_may_ask_for_more_than_its_type(question, grain):
     from app.query import GRAINS
