@@ -104,8 +104,8 @@ MONEY_QUESTION = re.compile(r"\bhow much\b(?!\s+(time|longer|later|more time)\b)
                             r"fines?|earn|earned)\b)",
                             re.I)
 # "what did they pay", "what was its revenue", "what is the share price": also an amount of money
-MONEY_WHAT = re.compile(r"^\W*what\b.*\b(pay|paid|spend|spent|cost|costs|price|prices|valuation|worth|revenues?|"
-                        r"sales|profits?|income|earnings|salary|budget)\b", re.I)
+MONEY_WHAT = re.compile(r"^\W*(what|whats|wat)\b.*\b(pay|paid|spend|spent|cost|costs|price|prices|valuation|worth|revenues?|"
+                        r"sales|profits?|income|earnings|salary|budget|trading at|trades at|trade at)\b", re.I)
 GENERIC_COUNTED = frozenset(normal(w) for w in ("people", "persons", "times", "ways", "things", "ones"))
 QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 

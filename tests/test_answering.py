@@ -246,3 +246,9 @@ def test_the_name_of_something_needs_a_name_the_question_does_not_give(memos):
     assert memos.ask("what was the name of the bakery that gave out cinnamon rolls?").abstained
     answer = memos.ask("what is the name of the contractor?")
     assert not answer.abstained and "Brightwater Civil" in answer.answer
+
+
+def test_a_share_price_today_is_refused_however_it_is_typed(real):
+    for question in ("whats sensetime stock trading at right now", "what is sensetime's share price"):
+        answer = real.ask(question)
+        assert answer.abstained, (question, answer.answer)
