@@ -40,10 +40,12 @@ WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 # Spellings folded to one token before matching, so "US", "U.S.", "United States" and "American"
 # meet: a question names a country by its demonym as often as by its name.
 ALIASES = [
-    (re.compile(r"\bU\.S\.(?:A\.)?|\bUSA\b|\bUnited States\b|\bAmericans?\b"), " US "),
+    (re.compile(r"\bU\.S\.(?:A\.)?|\bUSA\b|\bUnited States\b|\bAmerica(?:ns?)?\b"), " US "),
     (re.compile(r"\bU\.K\.|\bUnited Kingdom\b|\bBritain\b|\bBritish\b"), " UK "),
-    # The EU's institutions are "European ..." in full: "the EU's parliament" is the European Parliament.
-    (re.compile(r"\bE\.U\.|\bEuropean Union\b|\bEuropean(?= (Parliament|Commission|Council)\b)"), " EU "),
+    # The EU's institutions are "European ..." in full: "the EU's parliament" is the European Parliament
+    # (which stays European too: "European lawmakers").
+    (re.compile(r"\bE\.U\.|\bEuropean Union\b"), " EU "),
+    (re.compile(r"\bEuropean(?= (Parliament|Commission|Council)\b)"), " EU European "),
     (re.compile(r"\bU\.N\.|\bUnited Nations\b"), " UN "),
     # A capital standing for its country's government, as news writes ("Washington", "Beijing").
     (re.compile(r"\bWashington\b(?!(,? D\.?C\.?| Post| state| State)\b)"), " US "),
