@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     )
     answer_precision: Literal["fp32", "int8"] = Field(
         "fp32", description="Weights of the ONNX model that scores answer sentences against the question: 'fp32' "
-        "(int8 cost 1.3 points of correctness on the evals) or 'int8' (one model in memory instead of two).",
+        "(int8 cost about 1 point of correctness on the evals) or 'int8' (one model in memory instead of two).",
     )
     embedding_threads: int = Field(
         0, ge=0, description="CPU threads per model call (0: one per core; ONNX runs one text per thread); "
