@@ -182,12 +182,11 @@ class Answerer:
         ranked = sorted(cands, key=lambda c: (named and not c.spoken, -c.score, c.start))
         hits = self._rerank(hits, ranked)
         best = ranked[0]
-        diagnostics = {"type": query.qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
-                       "coverage": round(best.coverage, 3), "context": round(best.context, 3), "typed": best.typed, "named": best.named,
-                       "focus": query.focus, "focused": round(best.focused, 3),
-                       "missing_terms": query.missing, "missing_premises": query.premises}
         absent = [p for p in query.premises if not _held_written_out(p, written, lexical)]
-        diagnostics["missing_premises"] = absent
+        diagnostics = {"type": query.qtype, "semantic": round(best.semantic, 3), "score": round(best.score, 3),
+                       "coverage": round(best.coverage, 3), "context": round(best.context, 3), "typed": best.typed,
+                       "named": best.named, "focus": query.focus, "focused": round(best.focused, 3),
+                       "missing_terms": query.missing, "missing_premises": absent}
         if absent:
             reason = (f"The sources don't mention {', '.join(absent)}, so they don't answer this. "
                       "The closest passages are listed below.")
@@ -236,8 +235,8 @@ class Answerer:
         """The decision: does the best sentence answer the question well enough to be given?"""
         if query.qtype == "author" and BYLINE.search(best.text):
             return True  # a byline is the whole answer to "who wrote it?", whatever else scores
-        # Rare names embed poorly: the passage's coverage (its title included) decides. A quote by the speaker asked about may share
-        # no word with "what did X say?", so it is not weak for lacking them.
+        # Rare names embed poorly: the passage's coverage (its title included) decides. A quote by the
+        # speaker asked about may share no word with "what did X say?", so it is not weak for lacking them.
         weak = best.semantic < MIN_SEMANTIC and best.context < 0.5 and not (query.qtype == "say" and best.spoken)
         return (not weak and best.score >= MIN_EVIDENCE and best.context >= MIN_COVERAGE
                 and best.typed and best.named and best.focused >= MIN_FOCUS)

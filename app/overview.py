@@ -177,13 +177,11 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
         if len(chosen_docs) == 1:
             chosen = summary(chosen_docs[0], answerer, int(s.max_answer_words * 1.5))
             # The headline first (metadata, so no marker): it names what the lead often leaves for later.
-            answer = answerer.compose(query, hits, chosen, lead=f"From {chosen_docs[0].label}:")
-            answer.composed = True
-            return answer
-        # Several documents: one lead sentence each, as far as the budget goes.
-        leads = [x for x in (_lead(d) for d in chosen_docs[: s.max_list_sentences]) if x]
-        lead_in = f"The {len(docs)} documents, one opening sentence each:"
-        answer = answerer.compose(query, hits, leads, lead=lead_in)
+            lead_in = f"From {chosen_docs[0].label}:"
+        else:  # several documents: one lead sentence each, as far as the budget goes
+            chosen = [x for x in (_lead(d) for d in chosen_docs[: s.max_list_sentences]) if x]
+            lead_in = f"The {len(docs)} documents, one opening sentence each:"
+        answer = answerer.compose(query, hits, chosen, lead=lead_in)
         answer.composed = True
         return answer
     parts, cited = [], []

@@ -7,6 +7,8 @@ words, country demonyms), so the same rules hold for any set of documents.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import re
 from functools import lru_cache
 
@@ -106,9 +108,6 @@ def analysis_key() -> str:
     A lexical index saved under other rules is rebuilt rather than read back: its chunks' tokens
     would no longer meet the question's ("Beijing" folded to China in questions, not in chunks).
     """
-    import hashlib
-    import json
-
     rules = [STEM_VERSION, sorted(STOPWORDS), sorted(SYNONYMS.items()), [(p.pattern, r) for p, r in ALIASES]]
     return hashlib.sha256(json.dumps(rules).encode()).hexdigest()[:16]
 
