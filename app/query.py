@@ -313,9 +313,14 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     if standalone.startswith(question + " (") and standalone.endswith(")"):
         # Context the conversation appended ("they" -> the people just named) helps find passages but
         # is not what is asked: it weighs less, and a sentence need not hold all of it.
+        # A word of the conversation no source uses finds nothing, so it is left out rather than
+        # weighed: "can't US folks put money" before "who was the spokesperson?" made every sentence
+        # look as if it missed half the question.
         own = weighted_terms(question, lexical)[0]
         background = frozenset(t for t in terms if t not in own)
-        terms = {t: w * BACKGROUND_WEIGHT if t in background else w for t, w in terms.items()}
+        terms = {t: w * BACKGROUND_WEIGHT if t in background else w for t, w in terms.items()
+                 if t in own or t not in missing}
+        missing = [t for t in missing if t in own]
     said = " ".join(t["content"] for t in history if t["role"] == "assistant")
     said_stems = frozenset(tokens(said))
     qtype = question_type(standalone)

@@ -252,3 +252,10 @@ def test_a_share_price_today_is_refused_however_it_is_typed(real):
     for question in ("whats sensetime stock trading at right now", "what is sensetime's share price"):
         answer = real.ask(question)
         assert answer.abstained, (question, answer.answer)
+
+
+def test_words_of_the_conversation_no_source_uses_do_not_sink_a_follow_up(real):
+    first = "so what's the deal, why can't US folks put money into sensetime anymore?"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": real.ask(first).answer}]
+    answer = real.ask("who was the company's spokesperson and what did they say", history)
+    assert not answer.abstained and "June Jin" in answer.answer
