@@ -189,7 +189,7 @@ class Answerer:
                        "missing_terms": query.missing, "missing_premises": absent}
         if absent:
             reason = (f"The sources don't mention {', '.join(absent)}, so they don't answer this. "
-                      "The closest passages are listed below.")
+                      "The closest passages are shown with it.")
             return self.abstain(query, hits, ranked, reason, diagnostics)
         if not self._answers(best, query):
             if query.qtype == "when" and not set(query.terms) - query.background:
@@ -423,7 +423,7 @@ class Answerer:
 
     def abstain(self, query: Query, hits, ranked, reason, diagnostics=None) -> Answer:
         """A plain 'the sources don't say' with the closest passages, none shown as support."""
-        text = reason or "The sources don't say. The closest passages are listed below, but none of them answers this."
+        text = reason or "The sources don't say. The closest passages are shown with it, but none of them answers this."
         near, seen = [], set()
         for cand in ranked or []:
             if cand.hit.chunk.chunk_id in seen:

@@ -234,7 +234,8 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                 with gr.Column(scale=3):
                     # HTML without Markdown: a source's [link](...) or ![image](...) must show as
                     # text, never become a live link or a fetched image (our HTML is escaped).
-                    chat = gr.Chatbot(label="Conversation", height=460, elem_id="chat",
+                    # No visible label: Gradio floats it over the first line of the chat.
+                    chat = gr.Chatbot(label="Conversation", show_label=False, height=460, elem_id="chat",
                                       feedback_options=None, buttons=["copy", "copy_all"],
                                       render_markdown=False, latex_delimiters=[],
                                       placeholder="Ask about the documents, or pick an example below.")
