@@ -76,6 +76,11 @@ def stem(word: str) -> str:
         w = w[:-2]
     if len(w) <= 3 or w.isdigit():
         return w
+    # Role words that differ only by who holds them are one token: spokesperson, spokeswoman and
+    # spokesman; chairman and chairwoman. Kept apart from the plain word ("freeman" is not "free").
+    role = re.match(r"^([a-z]{4,}?)(person|persons|people|woman|women|man|men)$", w)
+    if role:
+        return role.group(1) + "person"
     if w.endswith("es") and not w.endswith(("ses", "xes", "zes", "ches", "shes", "ies")):
         w = w[:-1]  # apples -> apple (then handled as any word ending in e)
     for suffix, repl in (("ations", ""), ("ation", ""), ("ments", ""), ("ment", ""), ("ical", "ic"),
@@ -99,7 +104,7 @@ def fold(text: str) -> str:
 
 
 FRAMING = frozenset(stem(w) for w in _FRAMING_WORDS)
-STEM_VERSION = 1  # bump when stem() or words() change how a text is cut into tokens
+STEM_VERSION = 2  # bump when stem() or words() change how a text is cut into tokens
 
 
 def analysis_key() -> str:

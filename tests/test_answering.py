@@ -259,3 +259,8 @@ def test_words_of_the_conversation_no_source_uses_do_not_sink_a_follow_up(real):
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": real.ask(first).answer}]
     answer = real.ask("who was the company's spokesperson and what did they say", history)
     assert not answer.abstained and "June Jin" in answer.answer
+
+
+def test_a_spokesperson_is_found_as_the_spokeswoman(real):
+    answer = real.ask("who was the company spokesperson?")
+    assert not answer.abstained and "June Jin" in answer.answer

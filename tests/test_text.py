@@ -9,6 +9,12 @@ def test_stems_fold_inflections_and_silent_e():
     assert stem("hire") == stem("hired") == stem("hiring")
 
 
+def test_role_words_are_one_token_whoever_holds_the_role():
+    assert stem("spokesperson") == stem("spokeswoman") == stem("spokesman") == stem("spokeswomen")
+    assert stem("chairman") == stem("chairwoman") != stem("chair")
+    assert stem("Freeman") != stem("free") and stem("woman") == "woman" and stem("human") == "human"
+
+
 def test_aliases_fold_spellings_and_demonyms():
     assert tokens("U.S. investors") == tokens("United States investor") == tokens("American investors")
     assert tokens("initial public offering") == tokens("IPO")
