@@ -32,6 +32,8 @@ def validate_history(history) -> list[dict]:
 
 MORE = re.compile(r"\b(else|other|another|more|also|too)\b", re.I)
 WH_WORD = re.compile(r"^(when|why|where|who|how|what|which)\b(\s+\w+)?\s*\??$", re.I)
+FULL_QUESTION = re.compile(r"^(when|why|where|who|how|what|which|is|are|was|were|did|does|do|can|could|will|would|"
+                           r"has|have|had|should)\s+\w+\s+\w+", re.I)
 ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Post|Project|Exchange|Commission)\b")
 PLURAL = re.compile(r"\b(they|them|their|theirs)\b", re.I)
 
@@ -94,14 +96,16 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     if picked:
         return picked
     about = WHAT_ABOUT.match(question)
-    if about and WH_WORD.match(about.group(1)):  # "and when?", "what about why?": a new question word, not a subject
-        about = None
+    if about and (WH_WORD.match(about.group(1)) or FULL_QUESTION.match(about.group(1))):
+        about = None  # "and when?", "and when is he presenting it?": a new question, not a new subject
     subject = _subject(last, known_names)
     if about and subject:  # "What about Hikvision?" after "Why was SenseTime banned?"
         return re.sub(rf"\b{re.escape(subject)}\b", about.group(1), last, count=1)
     short = len(words(question)) <= 3
     more = MORE.search(question)  # "who else ...", "any other ...": more of what was just discussed
-    if not ANAPHORA.search(question) and not short and not about and not more:
+    # A question opening with "and" / "so" continues the last one ("and what is the code meant to do?").
+    continued = re.match(r"^\W*(and|so|also|then)\b", question, re.I)
+    if not ANAPHORA.search(question) and not short and not about and not more and not continued:
         return question
     if subject and re.search(r"\b(it|its|the company|the firm)\b", question, re.I) and not PLURAL.search(question):
         swapped = re.sub(r"\bits\b", f"{subject}'s", question, count=1, flags=re.I)

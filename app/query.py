@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from app.conversation import MORE, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
-from app.text import FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, stem, tokens, words
+from app.text import FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, question_word, stem, tokens, words
 
 AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|writer|reporter|journalist|byline)\b", re.I)
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
@@ -152,7 +152,7 @@ def question_type(question: str) -> str:
     if re.match(r"^(who|whom|whose|whos)\b", q):
         return "who"
     if re.match(r"^why\b", q) or re.search(r"\b(reasons?|justification|rationale|motives?|motivation|explanation|"
-                                             r"for what|on what (grounds|basis))\b", q):
+                                             r"for what( (reason|purpose|cause)|\W*$)|on what (grounds|basis))\b", q):
         return "why"
     if ATTRIBUTION.search(q):
         return "attribution"
@@ -161,7 +161,7 @@ def question_type(question: str) -> str:
     # Lists: "list/name the ...", or which/what with a plural noun ("which companies", "which other
     # Chinese firms are ..."); "what happens" and "which department oversees" are not lists.
     plural = r"(?!(?:happens|means|does|goes|comes|makes|seems|matters)\b)(\w{3,}(?<!s)s|people)"
-    if re.match(r"^(list|name)\b", q) or re.search(rf"\b(which|what) (other )?{plural}\b", q) \
+    if re.match(r"^(list|name|enumerate|itemi[sz]e)\b", q) or re.search(rf"\b(which|what) (other )?{plural}\b", q) \
             or re.search(rf"\b(which|what) (other )?\w+ {plural} (are|were|was|is|have|had|did|do|does)\b", q) \
             or re.match(rf"^what (are|were) the (\w+ )?{plural}\b", q):
         return "list"
@@ -302,8 +302,9 @@ def spelled(text: str, lexical: LexicalIndex, dictionary: frozenset[str] = froze
 def analyze(question: str, history: list[dict], lexical: LexicalIndex,
             dictionary: frozenset[str] = frozenset()) -> Query:
     """The Query for a question asked after ``history`` (already validated)."""
-    typed, question = question, spelled(question, lexical, dictionary)
-    history = [dict(t, content=spelled(t["content"], lexical, dictionary)) if t["role"] == "user" else t for t in history]
+    typed, question = question, spelled(question_word(question), lexical, dictionary)
+    history = [dict(t, content=spelled(question_word(t["content"]), lexical, dictionary)) if t["role"] == "user" else t
+               for t in history]
     intent = intent_of(question)
     # Small talk and questions about the documents stand on their own ("summarize" after a question
     # is not "summarize (that question's words)").

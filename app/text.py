@@ -26,6 +26,8 @@ towards via per whether either neither another every else ever still yet onto wh
 hey hi hello please thanks thank ok okay um uh pls plz just really actually basically exactly
 i'm i've i'd i'll you're we're they're where'd how'd who'd what'd wat wut wht whats whos hw u ur r abt bc cuz coz tho even anyway anyways
 """.split())
+# Hurried spellings in the list above that stand for a question word (the others are real words).
+CHAT_SPELLINGS = frozenset("wat wut wht hw".split())
 # Words that frame a question rather than name its subject ("what happened to", "how long",
 # "what position does X hold"): they are not expected to occur in the answer.
 _FRAMING_WORDS = ("""
@@ -152,6 +154,49 @@ def names(text: str) -> list[str]:
         if phrase and phrase.split()[0].lower() not in STOPWORDS:
             found.append(phrase)
     return found
+
+
+QUESTION_WORDS = ("what", "which", "when", "where", "who", "why", "how")
+_OPENERS = re.compile(r"^(\W*(?:(?:and|so|but|ok(?:ay)?|well|also|then)\W+)*)([A-Za-z]+)\b", re.I)
+
+
+def _edit_kind(typed: str, word: str) -> int:
+    """How ``typed`` is one edit from ``word``: 1 a letter left out, 2 two neighbours swapped, 3 a
+    letter added, 4 a letter changed; 0 when it is not one edit away. Lower is likelier in hurried
+    typing ("wht": "what" rather than "why")."""
+    if len(typed) == len(word) - 1:
+        return 1 if any(word[:i] + word[i + 1:] == typed for i in range(len(word))) else 0
+    if len(typed) == len(word) + 1:
+        return 3 if any(typed[:i] + typed[i + 1:] == word for i in range(len(typed))) else 0
+    if len(typed) != len(word) or typed == word:
+        return 0
+    diff = [i for i in range(len(word)) if typed[i] != word[i]]
+    if len(diff) == 1:
+        return 4
+    swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and typed[diff[0]] == word[diff[1]] \
+        and typed[diff[1]] == word[diff[0]]
+    return 2 if swapped else 0
+
+
+def question_word(text: str) -> str:
+    """The question with a hurried spelling of its opening question word written out ("wich", "waht", "wen").
+
+    Question words are a closed class, so one edit from one of them (the likeliest edit) is a typo of it,
+    unless the word is itself a common word ("that", "then", "were", "now"). Everything after
+    the opening word is left to the corpus-based speller.
+    """
+    found = _OPENERS.match(text)
+    if not found:
+        return text
+    word = found.group(2)
+    low = word.lower()
+    if low in QUESTION_WORDS or (low in STOPWORDS and low not in CHAT_SPELLINGS):
+        return text
+    kinds = {q: _edit_kind(low, q) for q in QUESTION_WORDS}
+    near = sorted((k, q) for q, k in kinds.items() if k)
+    if not near or (len(near) > 1 and near[0][0] == near[1][0]):
+        return text  # no question word is one edit away, or two are equally near ("hwo": who, how)
+    return found.group(1) + near[0][1] + text[found.end(2):]
 
 
 def known_word(word: str, dictionary: frozenset[str]) -> bool:

@@ -264,3 +264,19 @@ def test_words_of_the_conversation_no_source_uses_do_not_sink_a_follow_up(real):
 def test_a_spokesperson_is_found_as_the_spokeswoman(real):
     answer = real.ask("who was the company spokesperson?")
     assert not answer.abstained and "June Jin" in answer.answer
+
+
+def test_a_misspelt_question_word_still_asks_for_a_list(real):
+    answer = real.ask("wich countries signed the export control deal")
+    assert not answer.abstained and all(c in answer.answer for c in ("Australia", "Norway", "United Kingdom"))
+
+
+def test_who_is_answered_by_a_person_not_by_the_company(real):
+    answer = real.ask("who spoke for the chinese firm?")
+    assert not answer.abstained and "June Jin" in answer.citations[0].sentence
+
+
+def test_a_name_a_paragraph_away_from_the_best_sentence_does_not_sink_the_answer(real):
+    # The best sentence is about SenseTime; "Trump" is only in the 2019 sentence's passage.
+    answer = real.ask("Had the Trump administration already done anything against SenseTime?")
+    assert not answer.abstained and "2019" in answer.answer

@@ -48,3 +48,16 @@ def test_the_second_one_is_the_second_name_the_last_answer_listed():
     assert standalone_query("and the first guy's budget?", history) == "and Ana Ruiz's budget?"
     # "first" that points at no list item is left alone
     assert "Berg" not in standalone_query("what happened the first time?", history)
+
+
+def test_a_new_question_after_and_is_not_taken_for_a_new_subject():
+    history = [U("who leads project larkspur?"), A("Project Larkspur is led by Dr. Tomasz Okafor. [1]")]
+    query = standalone_query("and when is he presenting the new schedule?", history)
+    assert query.startswith("and when is he presenting the new schedule? (")
+    assert "larkspur" in query.split("(")[1]
+
+
+def test_a_question_opening_with_and_carries_the_conversation_s_topic():
+    history = [U("Which countries agreed to the export code?"), A("Australia, Denmark and Norway. [1]")]
+    query = standalone_query("and what is the code actually supposed to do?", history)
+    assert query.startswith("and what is the code actually supposed to do? (") and "export" in query

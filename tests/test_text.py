@@ -1,6 +1,8 @@
 """Text normalisation: stems, aliases, names and the indexed spelling corrector."""
 
-from app.text import Speller, names, stem, tokens
+import pytest
+
+from app.text import Speller, names, question_word, stem, tokens
 
 
 def test_stems_fold_inflections_and_silent_e():
@@ -41,3 +43,21 @@ def test_the_speller_corrects_misspellings_but_never_bends_a_real_word():
     assert speller.correct("uighurs", stem("uighurs")) == stem("uyghurs")
     assert speller.correct("founded", stem("founded")) == stem("founded")  # real word: not "fund"
     assert speller.correct("zebra", stem("zebra")) == stem("zebra")
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("wich countries signed", "which countries signed"),
+    ("waht is it accused of", "what is it accused of"),
+    ("wht countries r in the deal", "what countries r in the deal"),  # a left-out letter beats a changed one (why)
+    ("wher is it", "where is it"),
+    ("and wen was that?", "and when was that?"),
+    ("hw many", "how many"),
+])
+def test_a_hurried_question_word_is_written_out(typed, meant):
+    assert question_word(typed) == meant
+
+
+@pytest.mark.parametrize("text", ["that is all", "were they banned?", "now what?", "two companies?",
+                                  "hwo many", "who is it", "Hikvision too?"])
+def test_real_words_and_ties_are_left_as_typed(text):
+    assert question_word(text) == text  # "hwo" is one swap from both "who" and "how"
