@@ -312,6 +312,12 @@ class Answerer:
         given = {m.group(0).lower() for m in cue.finditer(own)} if cue is not None else set()
         # "and when?", "how many?": no words of their own, and an answer form a sentence can be checked for.
         elliptical = bool(query.background) and not tokens(own) and (query.qtype in TYPED or query.money)
+        # "Who else was added?", "which other companies ...": the answer names someone new, a name of
+        # more than one word (a person, an organisation) that neither the question nor the conversation
+        # gave, and that holds no word of the question ("... Companies List" is the list asked about).
+        others = None
+        if query.more and query.qtype in ("who", "list"):
+            others = {n.lower() for n in names(query.standalone + " " + query.said)}
         contexts: dict[str, np.ndarray] = {}
         named: dict[str, bool] = {}
         passages: dict[str, str] = {}  # each chunk with the one before: who speaks may be named there
@@ -344,6 +350,10 @@ class Answerer:
             elif query.qtype in TYPED or query.grain in CUES:
                 cand.typed = any(m.group(0).lower() not in given and not (query.qtype == "count" and bare_year(m))
                                  for m in cue.finditer(cand.text))
+                has_cue = float(cand.typed)
+            elif others is not None:  # "who else ...": someone the conversation has not named yet
+                cand.typed = any(n.lower() not in others and not set(tokens(n)) & set(terms)
+                                 for n in names(cand.text) if " " in n)
                 has_cue = float(cand.typed)
             elif speaker is not None:
                 cand.spoken = speaks(speaker, cand.text, passages[chunk.chunk_id])

@@ -34,6 +34,8 @@ MORE = re.compile(r"\b(else|other|another|more|also|too)\b", re.I)
 WH_WORD = re.compile(r"^(when|why|where|who|how|what|which)\b(\s+\w+)?\s*\??$", re.I)
 FULL_QUESTION = re.compile(r"^(when|why|where|who|how|what|which|is|are|was|were|did|does|do|can|could|will|would|"
                            r"has|have|had|should)\s+\w+\s+\w+", re.I)
+OTHER_ONES = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?(?:who|whom)\s+else\b|\b(?:which|what|any)\s+(?:\w+\s+)?others?\b",
+                        re.I)
 ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Post|Project|Exchange|Commission)\b")
 PLURAL = re.compile(r"\b(they|them|their|theirs)\b", re.I)
 
@@ -107,10 +109,18 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     continued = re.match(r"^\W*(and|so|also|then)\b", question, re.I)
     if not ANAPHORA.search(question) and not short and not about and not more and not continued:
         return question
-    if subject and re.search(r"\b(it|its|the company|the firm)\b", question, re.I) and not PLURAL.search(question):
+    # "Who else is on it?": "it" is not the subject asked about ("else" excludes it) but what it was
+    # added to, so the conversation's topic is appended instead.
+    if subject and re.search(r"\b(it|its|the company|the firm)\b", question, re.I) and not PLURAL.search(question) \
+            and not more:
         swapped = re.sub(r"\bits\b", f"{subject}'s", question, count=1, flags=re.I)
         return re.sub(r"\b(it|the company|the firm)\b", subject, swapped, count=1, flags=re.I)
     context = [_topic(last)]
+    if more and subject and OTHER_ONES.search(question):
+        # "Who else was added?" asks past the subject just discussed: its name would only find that
+        # subject's passages again, so the topic keeps what was said of it, not who it was. ("What
+        # else did she say?" asks more of the same subject, so it keeps it.)
+        context = [" ".join(w for w in context[0].split() if w.lower() not in subject.lower().split())]
     if PLURAL.search(question) and replies:  # "they" most often means the people just named
         people = [n for n in names(re.sub(r"\[\d+\]", "", replies[-1]))
                   if " " in n and not ORG_WORDS.search(n)]

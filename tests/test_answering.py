@@ -280,3 +280,12 @@ def test_a_name_a_paragraph_away_from_the_best_sentence_does_not_sink_the_answer
     # The best sentence is about SenseTime; "Trump" is only in the 2019 sentence's passage.
     answer = real.ask("Had the Trump administration already done anything against SenseTime?")
     assert not answer.abstained and "2019" in answer.answer
+
+
+def test_who_else_names_someone_the_conversation_has_not(real):
+    first = real.ask("which list was sensetime added to?")
+    history = [{"role": "user", "content": "which list was sensetime added to?"},
+               {"role": "assistant", "content": first.answer}]
+    answer = real.ask("who else is on it?", history)
+    assert not answer.abstained and "Zakir" in answer.answer
+    assert not any(c.sentence in first.answer for c in answer.citations)

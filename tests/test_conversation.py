@@ -61,3 +61,18 @@ def test_a_question_opening_with_and_carries_the_conversation_s_topic():
     history = [U("Which countries agreed to the export code?"), A("Australia, Denmark and Norway. [1]")]
     query = standalone_query("and what is the code actually supposed to do?", history)
     assert query.startswith("and what is the code actually supposed to do? (") and "export" in query
+
+
+def test_who_else_asks_past_the_subject_just_discussed():
+    history = [U("Why was SenseTime banned?"), A("... [1]")]
+    query = standalone_query("who else was added?", history)
+    assert query.startswith("who else was added? (") and "SenseTime" not in query and "banned" in query
+    # "what else did she say?" asks more of the same person, who stays in the question
+    said = [U("What did June Jin say?"), A("... [1]")]
+    assert "June Jin" in standalone_query("what else did she say?", said)
+
+
+def test_who_else_is_on_it_does_not_read_it_as_the_subject():
+    history = [U("which list was sensetime added to?"), A("... [1]")]
+    query = standalone_query("who else is on it?", history)
+    assert query.startswith("who else is on it? (") and "list" in query
