@@ -45,14 +45,15 @@ REPEAT_PENALTY = 0.6  # a sentence the assistant already gave in this conversati
 SAID_SHARE = 0.6  # share of a sentence's words found in earlier answers for it to count as given
 PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
 CUES = {
-    # A date or a duration: a month named as a date ("in June", "June 3"), not as a name ("June Jin").
-    "when": re.compile(rf"\b((in|on|since|until|by|before|after|from|early|late|mid|last|this|next)[ -]({MONTHS})|"
+    # A date or a duration: a month named as a date ("in June", "the first week of December", "June 3"),
+    # not as a name ("June Jin").
+    "when": re.compile(rf"\b((in|on|of|since|until|by|before|after|from|early|late|mid|last|this|next)[ -]({MONTHS})|"
                        rf"({MONTHS}),? \d|{YEAR}|{WEEKDAYS}|(\d+|one|two|three|four|five|six|seven|eight|nine|ten|"
                        r"a|several|few)[ -](years?|days?|weeks?|months?|hours?|decades?)|years|weeks|months|decades|"
                        r"summer|winter|spring|autumn|(last|this|next|that|previous|following) (year|month|week|decade)|"
                        r"until|since|ago|today|yesterday)\b", re.I),
     # A month as a date, or a date in figures: the answer to "which month" or "the exact date".
-    "month": re.compile(rf"\b((in|on|since|until|by|before|after|from|early|late|mid)[ -]({MONTHS})|({MONTHS}),? \d|"
+    "month": re.compile(rf"\b((in|on|of|since|until|by|before|after|from|early|late|mid)[ -]({MONTHS})|({MONTHS}),? \d|"
                         rf"\d{{1,2}} ({MONTHS}))\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.I),
     # A capitalised word inside a sentence (not its first word): a name, for "what is the name of ...".
     "name": re.compile(r"(?<=[\w,;:)”\"’] )[A-Z][\w’'-]+"),

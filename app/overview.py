@@ -190,7 +190,12 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
         if query.intent == "author":
             who = m.get("author")
             said = f"{d.label} was written by {who}." if who else f"{d.label} names no author."
-            cited.append(_find(d, BYLINE, who or ""))
+            found = _find(d, BYLINE, who or "")
+            if who and found is not None and who.lower() in found.text.lower() and not BYLINE.search(found.text):
+                # The text names its author in a sentence of its own ("To the committee, from X in the
+                # program office"): quoted, as it often says more (to whom, from which office).
+                said += f" The text says: “{found.text.strip()}”"
+            cited.append(found)
         elif query.intent == "published":
             when = pretty_date(m.get("published", ""))
             said = f"{d.label} was published on {when}." if when else f"{d.label} carries no date."

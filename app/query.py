@@ -34,6 +34,7 @@ HELP = re.compile(
     r"^\W*(help|\?|what can you do|what do you do|how (do|does) (this( thing| tool| app)?|it|you) work|"
     r"what (can|should) i ask( you)?|who are you|what are you|(what|how) can you help( me)?( with)?|"
     r"can you help( me)?( with (something|this|a question|some questions))?( please)?|"
+    r"can i (just |simply )?ask (you )?(questions?|anything|things|stuff|whatever)( i (like|want))?|"
     r"(what|which) (documents?|sources?|files?|docs|articles?) (do you have|have you got|are (there|available|loaded|indexed)|"
     r"can you (see|read|access|search))( access to)?|"
     r"what (kind of |kinds of |sort of |type of |types of )?(stuff|things|topics|subjects|questions) (can|do|could|should) "
@@ -66,7 +67,7 @@ GRAINS = {
                        r"officials?|newspapers?|outlets?)\b", re.I),
 }
 SUMMARY = re.compile(
-    rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea)|key (points?|takeaways?)|in a nutshell|recap|"
+    rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea|topic|subject|theme)|key (points?|takeaways?)|in a nutshell|recap|"
     rf"what('s| is| was) {_DOC} (all )?about|what does {_DOC} (say|cover|talk about)|"
     rf"(main |central )?(topic|subject|theme) of {_DOC}|"
     rf"(give|tell) me (the|a) (short|quick|brief) version)\b"

@@ -289,3 +289,8 @@ def test_who_else_names_someone_the_conversation_has_not(real):
     answer = real.ask("who else is on it?", history)
     assert not answer.abstained and "Zakir" in answer.answer
     assert not any(c.sentence in first.answer for c in answer.citations)
+
+
+def test_the_week_of_a_month_dates_an_answer(memos):
+    answer = memos.ask("when is the production decision expected?")
+    assert not answer.abstained and "first week of December" in answer.answer

@@ -37,6 +37,8 @@ def test_author_date_and_source_come_from_metadata_labelled_as_such(memos):
     author = memos.ask("who wrote the larkspur memo?")
     assert "written by Priya Ramanathan" in author.answer and "document's details" in author.answer
     assert "Priya Ramanathan" in author.citations[0].sentence
+    # the memo names its author in its own first line, which also says to whom it is addressed: quoted
+    assert "“To the executive steering committee, from Priya Ramanathan in the program office.”" in author.answer
     date = memos.ask("when was the footbridge article published?")
     assert "May 16, 2024" in date.answer
     resolves(date, memos)

@@ -49,6 +49,8 @@ def test_question_types():
     ("whats this doc", "summary"), ("what is this article", "summary"),
     ("good morning! what's in your documents?", "help"), ("hello there, what kind of questions can i ask you", "help"),
     ("what's in the documents about the bridge?", "content"),
+    ("hello there - how does this work, can I just ask questions?", "help"), ("can i ask you anything?", "help"),
+    ("in a few words whats the main topic here", "summary"),
 ])
 def test_intents_tell_questions_about_the_documents_from_questions_about_their_content(question, intent):
     assert intent_of(question) == intent
