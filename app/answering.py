@@ -93,6 +93,7 @@ class Candidate:
     spoken: bool = False  # for "what did X say": X speaks in it
     typed: bool = True  # holds a value of the kind asked for ("when": a date) beyond what the question gives
     stems: frozenset = frozenset()
+    repeated: bool = False  # demoted for having been given already in this conversation
 
 
 def _unit(vectors) -> np.ndarray:
@@ -199,6 +200,16 @@ class Answerer:
             reason = (f"The sources don't mention {', '.join(absent)}, so they don't answer this. "
                       "The closest passages are shown with it.")
             return self.abstain(query, hits, ranked, reason, diagnostics)
+        if not self._answers(best, query):
+            # Having been said already makes a sentence rank below a new one, not stop answering: the
+            # same question asked again gets the same answer, not "the sources don't say".
+            again = next((c for c in ranked if c.repeated and self._answers(replace(c, score=c.score / REPEAT_PENALTY),
+                                                                             query)), None)
+            if again is not None:
+                again.score /= REPEAT_PENALTY
+                again.repeated = False
+                ranked = [again] + [c for c in ranked if c is not again]
+                best = ranked[0]
         if not self._answers(best, query):
             if query.qtype == "when" and not set(query.terms) - query.background:
                 # "when did this happen?" asks of the conversation's topic; no sentence dates it, so
@@ -374,6 +385,7 @@ class Answerer:
             if _given(cand, query) and not any(set(name) <= cand.stems for name in query.names) \
                     and not (elliptical and cand.typed):
                 cand.score *= REPEAT_PENALTY
+                cand.repeated = True
             cand.named = named[chunk.chunk_id]  # decides, but doesn't rank: a name may be a page away
             if not cand.typed:
                 cand.score *= OFF_FORM_PENALTY

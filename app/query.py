@@ -97,6 +97,8 @@ FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AU
 # The event of a passive "when" question: "When was X founded?" asks for the founding, not any date about X
 WHEN_PASSIVE = re.compile(r"^\W*when\s+(?:was|were|is|are|will\s+be|has\s+been|had\s+been)\s+.+?\s+(\w+(?:ed|en)|built|made|"
                           r"held|set up|born|sold|bought|hit|put)\W*$", re.I)
+# Verbs that only report an event ("when was the ban announced?"): the event is the thing asked about.
+REPORTED = re.compile(r"(announc|report|reveal|unveil|declar|disclos|releas|confirm|stat|made public)\w*", re.I)
 # What is counted: "how many employees", "how many outdoor units" (a plural right after wins)
 COUNTED = re.compile(rf"\bhow many\s+(?:of\s+(?:the|its|their)\s+)?(\w+)(?:\s+(?!{AUX}\b)(\w{{3,}}s)\b)?", re.I)
 # "how much did it cost / did they pay / was invested": the answer is an amount of money
@@ -342,6 +344,8 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
                        if n not in query.premises and not n.startswith("“") and not NUMBER.fullmatch(n)]
         query.names = [n for n in query.names if n]
         found = FOCUS.search(question) or COUNTED.search(question) or WHEN_PASSIVE.search(question)
+        if found is not None and found.re is WHEN_PASSIVE and REPORTED.fullmatch(found.group(1)):
+            found = None  # "when was the ban announced?" asks when the ban came, not for the word "announced"
         word = next((g for g in reversed(found.groups()) if g), "") if found else ""
         token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""
         query.money = (query.qtype == "count" and bool(MONEY_QUESTION.search(question))) or \

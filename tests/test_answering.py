@@ -294,3 +294,16 @@ def test_who_else_names_someone_the_conversation_has_not(real):
 def test_the_week_of_a_month_dates_an_answer(memos):
     answer = memos.ask("when is the production decision expected?")
     assert not answer.abstained and "first week of December" in answer.answer
+
+
+def test_the_same_question_asked_again_is_answered_again(real):
+    question = "what does the entity list do"
+    first = real.ask(question)
+    history = [{"role": "user", "content": question}, {"role": "assistant", "content": first.answer}]
+    again = real.ask(question, history)
+    assert not first.abstained and not again.abstained and "Entity List" in again.answer
+
+
+def test_a_reporting_verb_is_not_the_thing_a_when_question_looks_for(real):
+    answer = real.ask("When was the ban announced")  # the ban came "on Friday"; "announced" is elsewhere
+    assert not answer.abstained and "Friday" in answer.answer
