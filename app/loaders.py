@@ -151,7 +151,7 @@ def _from_pdf(path: Path) -> tuple[str, dict, tuple[tuple[int, int], ...]]:
         texts = [(page.extract_text() or "").strip() for page in reader.pages]
         info = reader.metadata or {}
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as err:
-        raise LoadError(path, f"cannot read the PDF ({err.__class__.__name__}: {err})") from None
+        raise LoadError(path, f"the PDF is damaged or incomplete and cannot be read (the reader said: {err})") from None
     parts, pages, offset = [], [], 0
     for number, page_text in enumerate(texts, start=1):
         if not page_text:

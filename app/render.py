@@ -125,9 +125,10 @@ def corpus_intro(docs: list[dict]) -> str:
     # credited to the publisher, or given the date, of the documents around it.
     unnamed = sum(1 for d in docs if not d.get("publisher"))
     if publishers:
-        line += " from " + _listed([escape_markdown(p) for p in publishers], 3, "publisher")
-        if unnamed:
-            line += f" and {unnamed} without a named publisher"
+        named = _listed([escape_markdown(p) for p in publishers], 3, "publisher")
+        # "2 documents from The Post and 1 without a named publisher" read as three documents
+        line += f" ({len(docs) - unnamed} from {named}, {unnamed} without a named publisher)" if unnamed \
+            else f" from {named}"
     if dates:
         span = pretty_date(dates[0]) + ("" if dates[0] == dates[-1] else f" to {pretty_date(dates[-1])}")
         line += f", {'dated' if dates[0] == dates[-1] else 'dated from'} {span}"

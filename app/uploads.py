@@ -55,7 +55,8 @@ def _target(folder: Path, name: str, data: bytes) -> tuple[Path, bool]:
 
 
 def add(pipeline, source: Path, client_name: str | None = None, progress=None) -> str:
-    """Check, keep and ingest one uploaded file; a Markdown message for the user, or a DossierError.
+    """Check, keep and ingest one uploaded file; a Markdown message for the user, or a DossierError
+    in plain text (the page shows it both as a notice and, escaped, in Markdown).
 
     ``source`` is a file the server itself received (the caller checks where it came from);
     ``client_name`` is the name the user gave it (default: the source's own name).
@@ -65,11 +66,11 @@ def add(pipeline, source: Path, client_name: str | None = None, progress=None) -
     shown = escape_markdown(name)
     size_mb = source.stat().st_size / 1e6
     if size_mb > settings.max_upload_mb:
-        raise DossierError(f"{shown} is {size_mb:.1f} MB; the limit is {settings.max_upload_mb:g} MB")
+        raise DossierError(f"{name} is {size_mb:.1f} MB; the limit is {settings.max_upload_mb:g} MB")
     try:
         load(source)
     except LoadError as err:
-        raise DossierError(f"{shown} was not added: {escape_markdown(err.reason)}") from None
+        raise DossierError(f"{name} was not added: {err.reason}") from None
     data = source.read_bytes()
     with ingesting.writing(settings):
         settings.upload_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +80,7 @@ def add(pipeline, source: Path, client_name: str | None = None, progress=None) -
         try:
             report = pipeline.ingest([target], progress=progress, prune=False, locked=True)
             if report.errors:
-                raise DossierError(f"{shown} was not added: {escape_markdown(report.errors[0][1])}")
+                raise DossierError(f"{name} was not added: {report.errors[0][1]}")
         except BaseException:
             if fresh:
                 target.unlink(missing_ok=True)

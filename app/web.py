@@ -191,8 +191,8 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
             message = uploads.add(pipeline, received, progress=lambda done, total, what: progress((done, total),
                                                                                                     desc=what))
         except DossierError as err:
-            gr.Warning(str(err))
-            return f"**Not added.** {err}", gr.skip(), None, gr.skip()
+            gr.Warning(str(err))  # a notice shows plain text; the status line is Markdown
+            return f"**Not added.** {render.escape_markdown(str(err))}", gr.skip(), None, gr.skip()
         except Exception:
             raise _unexpected("adding this file")
         finally:

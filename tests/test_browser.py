@@ -304,6 +304,10 @@ def test_a_file_type_we_do_not_read_gets_a_message_naming_what_we_read(page, ser
     upload(page, program)
     page.locator("#upload-status").get_by_text("unsupported file type '.exe'").wait_for(timeout=20000)
     assert ".md" in page.locator("#upload-status").inner_text() and index_state(server) == before
+    # the notice shows the same words as plain text, without Markdown's escapes ("\(")
+    notice = page.locator("[data-testid='toast-body']").last
+    notice.wait_for(timeout=10000)
+    assert "unsupported file type '.exe' (" in notice.inner_text() and "\\" not in notice.inner_text()
 
 
 def test_an_upload_over_the_size_limit_is_refused(page, server, tmp_path):

@@ -42,7 +42,7 @@ def test_plain_text_title_falls_back_to_file_name():
 
 @pytest.mark.parametrize("name, reason", [
     ("corrupt.pdf", "not a PDF"),
-    ("truncated.pdf", "cannot read the PDF"),
+    ("truncated.pdf", "the PDF is damaged or incomplete and cannot be read"),
     ("latin1.txt", "not UTF-8"),
     ("archive.docx", "unsupported file type '.docx'"),
 ])
