@@ -25,11 +25,27 @@ def _where(c: Citation) -> str:
     return ", ".join(p for p in parts if p)
 
 
+SEARCHED_CONTEXT_CHARS = 80
+
+
+def searched_for(answer: Answer) -> str:
+    """What was searched for, as shown to the user: the conversation's words added to a follow-up are
+    cut short, since a whole earlier answer can be among them (the search itself uses them all)."""
+    query = answer.standalone_query
+    at = query.rfind(" (")  # the conversation's words are appended last, in brackets, without brackets of their own
+    if at < 0 or not query.endswith(")"):
+        return query
+    context = query[at + 2:-1]
+    if len(context) > SEARCHED_CONTEXT_CHARS:
+        context = context[:SEARCHED_CONTEXT_CHARS].rsplit(" ", 1)[0] + " …"
+    return f"{query[:at]} ({context})"
+
+
 def text(answer: Answer) -> str:
     """An answer as readable terminal text with its sources listed."""
     lines = []
     if answer.standalone_query != answer.question:
-        lines.append(f"(searched for: {answer.standalone_query})\n")
+        lines.append(f"(searched for: {searched_for(answer)})\n")
     lines.append(textwrap.fill(answer.answer, 100))
     cited = answer.near_misses if answer.abstained else answer.citations
     if cited:
@@ -52,7 +68,7 @@ def chat_html(answer: Answer, turn: int) -> str:
     """
     head = ""
     if answer.standalone_query != answer.question:
-        head = f'<div class="searched">Searched for: {html.escape(answer.standalone_query)}</div>'
+        head = f'<div class="searched">Searched for: {html.escape(searched_for(answer))}</div>'
     if answer.abstained:
         body = f'<div class="abstain">{html.escape(answer.answer)}</div>'
     elif answer.composed or not answer.citations:
@@ -181,7 +197,7 @@ def markdown(turns: list[tuple[str, Answer]]) -> str:
     for i, (question, answer) in enumerate(turns, start=1):
         out += [f"## Q{i}: {question}", ""]
         if answer.standalone_query != question:
-            out += [f"_Searched for: {answer.standalone_query}_", ""]
+            out += [f"_Searched for: {searched_for(answer)}_", ""]
         out += [answer.answer, ""]
         cited = answer.near_misses if answer.abstained else answer.citations
         if cited:

@@ -84,3 +84,14 @@ def test_the_timeline_is_escaped_and_each_event_folds_out_to_its_highlighted_pas
     assert 'data-date="2019"' in page and page.index("2019") < page.index("3 Jan 2020")
     assert "No dated events" in render.timeline_html([]) and "No dated events" in render.timeline_text([])
     assert "3 Jan 2020 (inferred)" in render.timeline_text([friday])
+
+
+def test_the_conversation_s_words_shown_as_searched_for_are_cut_short():
+    from app.records import Answer
+
+    long = "Who else? (" + " ".join(["Treasury Department added officials Xinjiang region"] * 8) + ")"
+    shown = render.searched_for(Answer("who else?", long, "…", False, [], []))
+    assert shown.startswith("Who else? (Treasury Department") and shown.endswith(" …)")
+    assert len(shown) <= len("Who else? ()") + render.SEARCHED_CONTEXT_CHARS + 2
+    short = "and when? (Trump administration 2019)"
+    assert render.searched_for(Answer("and when?", short, "…", False, [], [])) == short
