@@ -451,6 +451,32 @@ class Answerer:
         text = " ".join([lead] * bool(lead) + [f"{c.sentence} [{c.marker}]" for c in citations])
         return Answer(query.question, query.standalone, text, False, citations, [], hits=hits)
 
+    @staticmethod
+    def merge(question: str, parts: list[str], answers: list[Answer]) -> Answer:
+        """One answer to a question that asks two things: each part's answer in turn, markers
+        renumbered, and a part the sources don't answer said so plainly (its sentences are not guessed)."""
+        texts, citations = [], []
+        for part, answer in zip(parts, answers):
+            if answer.abstained:
+                texts.append(f"The sources don't answer “{part}”")
+                continue
+            shift = len(citations)
+            if answer.composed:  # metadata answers: their own text, markers moved on
+                citations += [replace(c, marker=c.marker + shift) for c in answer.citations]
+                texts.append(re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + shift}]", answer.answer))
+                continue
+            cited = {(c.chunk_id, c.start) for c in citations}
+            new = [c for c in answer.citations if (c.chunk_id, c.start) not in cited]  # said once is enough
+            new = [replace(c, marker=len(citations) + i) for i, c in enumerate(new, start=1)]
+            citations += new
+            if new:
+                texts.append(" ".join(f"{c.sentence} [{c.marker}]" for c in new))
+        first = next(a for a in answers if not a.abstained)
+        searched = " / ".join(a.standalone_query for a in answers)
+        hits = list({h.chunk.chunk_id: h for a in answers for h in a.hits}.values())
+        return Answer(question, searched, " ".join(texts), False, citations, [], hits=hits,
+                      diagnostics={**first.diagnostics, "parts": len(parts)}, composed=True)
+
     def abstain(self, query: Query, hits, ranked, reason, diagnostics=None) -> Answer:
         """A plain 'the sources don't say' with the closest passages, none shown as support."""
         text = reason or "The sources don't say. The closest passages are shown with it, but none of them answers this."

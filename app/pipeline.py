@@ -13,7 +13,7 @@ from app.answering import Answerer
 from app.chunking import split_sentences
 from app.embeddings import Embedder
 from app.limits import Budget, check_history, check_question
-from app.query import analyze
+from app.query import analyze, compound_parts
 from app.records import Answer, Event
 from app.retrieval import Retriever
 from app.settings import Settings
@@ -46,6 +46,27 @@ class Pipeline:
         budget = budget or Budget(self.settings.max_seconds_per_question)
         question = check_question(question, self.settings)
         history = check_history(history, self.settings)
+        parts = compound_parts(question)
+        answer = self._compound(question, parts, history, budget) if parts else None
+        if answer is None:
+            answer = self._answer(question, history, budget)
+        answer.latency_ms = (time.perf_counter() - t0) * 1000
+        return answer
+
+    def _compound(self, question: str, parts: list[str], history: list, budget: Budget) -> Answer | None:
+        """Each part of a two-part question answered in turn, the second as a follow-up to the first
+        (its "it" is the first's subject); None when neither part is answered."""
+        first = self._answer(parts[0], history, budget)
+        turns = list(history) + [{"role": "user", "content": parts[0]}, {"role": "assistant", "content": first.answer}]
+        # "and ..." makes the second part a continuation, so it carries the first's topic
+        second = self._answer("and " + parts[1], turns, budget)
+        second.question = parts[1]
+        if first.abstained and (second.abstained or second.standalone_query != "and " + parts[1]):
+            return None  # "who is the CEO and what did he say?": no CEO, so nothing he said either
+        answers = [first, second]
+        return self.answerer.merge(question, parts, answers)
+
+    def _answer(self, question: str, history: list, budget: Budget) -> Answer:
         budget.check()
         lexical = self.retriever.lexical  # one staleness check per question, shared by every stage
         query = analyze(question, history, lexical, self.retriever.dictionary)
@@ -56,9 +77,7 @@ class Pipeline:
             if self.scorer is not self.embedder:  # sentences are compared with the question in the scorer's space
                 vector = self.scorer.embed_query(query.standalone)
         budget.check()
-        answer = self.answerer.answer(query, hits, vector, lexical)
-        answer.latency_ms = (time.perf_counter() - t0) * 1000
-        return answer
+        return self.answerer.answer(query, hits, vector, lexical)
 
     def ingest(self, paths: list[Path] | None = None, progress=None, prune: bool = True,
                locked: bool = False) -> ingesting.IngestReport:

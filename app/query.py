@@ -198,6 +198,24 @@ def intent_of(question: str) -> str:
     return "content"
 
 
+# "Who wrote the memo and who is it addressed to?", "which list, and what does it restrict?": two
+# questions in one. A question word (or, after a comma, a verb opening a yes/no question) after
+# "and" starts the second.
+COMPOUND = re.compile(r",?\s+and\s+(?=(?:when|where|who|whom|whose|what|which|why|how)\b)|"
+                      r",\s+and\s+(?=(?:is|are|was|were|does|do|did|can|could|will|has|have)\b)", re.I)
+
+
+def compound_parts(question: str) -> list[str]:
+    """The two questions a question joins with "and", each to be answered on its own; [] for one question."""
+    parts = COMPOUND.split(question.strip(), maxsplit=1)
+    if len(parts) != 2:
+        return []
+    first, second = parts[0].strip().rstrip(",;") + "?", parts[1].strip()
+    if min(len(words(first)), len(words(second))) < 2 or "content" not in (intent_of(first), intent_of(second)):
+        return []  # "when and where?", "hi, and what can you do?"
+    return [first, second]
+
+
 def premises(question: str) -> list[str]:
     """Names, numbers and quoted phrases the question takes as given: each must occur in the sources."""
     folded = fold(question)  # "U.S." is one name, not the letter U

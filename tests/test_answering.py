@@ -307,3 +307,17 @@ def test_the_same_question_asked_again_is_answered_again(real):
 def test_a_reporting_verb_is_not_the_thing_a_when_question_looks_for(real):
     answer = real.ask("When was the ban announced")  # the ban came "on Friday"; "announced" is elsewhere
     assert not answer.abstained and "Friday" in answer.answer
+
+
+def test_a_two_part_question_gets_both_parts_answered_once_each(memos):
+    answer = memos.ask("When was the library lending policy adopted, and when does it kick in?")
+    assert not answer.abstained and "January 15, 2024" in answer.answer and "February 1, 2024" in answer.answer
+    assert len({(c.chunk_id, c.start) for c in answer.citations}) == len(answer.citations)  # no sentence twice
+    assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for c in answer.citations:
+        assert f"{c.sentence} [{c.marker}]" in answer.answer
+
+
+def test_a_second_part_about_what_the_first_part_lacks_is_not_answered(real):
+    answer = real.ask("who is the CEO of SenseTime and what did he say?")  # no CEO, so nothing "he" said
+    assert answer.abstained, answer.answer

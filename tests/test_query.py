@@ -3,7 +3,7 @@
 import pytest
 
 from app.lexical import LexicalIndex
-from app.query import analyze, intent_of, premises, question_type
+from app.query import analyze, compound_parts, intent_of, premises, question_type
 from app.records import Chunk
 from app.text import stem
 
@@ -158,3 +158,16 @@ def test_a_question_may_ask_for_more_than_its_type(question, grain):
 def test_where_information_comes_from_asks_who_says_so(question):
     assert question_type(question) == "attribution"
     assert question_type("Where did the bridge come from?") == "where"
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("Who wrote the Larkspur memo and who is it addressed to?", ["Who wrote the Larkspur memo?", "who is it addressed to?"]),
+    ("Under which list was it designated, and what restriction does that list impose?",
+     ["Under which list was it designated?", "what restriction does that list impose?"]),
+    ("which stock market were they planning to use, and does this mess that up?",
+     ["which stock market were they planning to use?", "does this mess that up?"]),
+    ("When and where?", []), ("Who banned SenseTime and Hikvision?", []), ("hi, and what can you do?", []),
+    ("What did Jin say and do?", []),
+])
+def test_a_question_that_asks_two_things_is_cut_in_two(question, parts):
+    assert compound_parts(question) == parts
