@@ -18,6 +18,13 @@ def assert_citations_resolve(answer):
         assert c.chunk_id.startswith("wapo-sensetime-investment-ban:")
 
 
+def follow_up(pipeline, first_question: str, question: str):
+    """The answers to a question and to a follow-up asked after it."""
+    first = pipeline.ask(first_question)
+    history = [{"role": "user", "content": first_question}, {"role": "assistant", "content": first.answer}]
+    return first, pipeline.ask(question, history)
+
+
 def test_golden_why_was_sensetime_banned(real):
     answer = real.ask("why was SenseTime banned?")
     assert not answer.abstained
@@ -191,10 +198,7 @@ def test_a_subject_swap_may_repeat_the_sentence_that_named_the_new_subject(real)
 
 
 def test_and_when_is_answered_by_the_date_the_last_answer_gave(real):
-    reply = real.ask("Who added SenseTime to the export blacklist?")
-    history = [{"role": "user", "content": "Who added SenseTime to the export blacklist?"},
-               {"role": "assistant", "content": reply.answer}]
-    answer = real.ask("and when?", history)
+    _, answer = follow_up(real, "Who added SenseTime to the export blacklist?", "and when?")
     assert not answer.abstained and "2019" in answer.answer
 
 
@@ -283,10 +287,7 @@ def test_a_name_a_paragraph_away_from_the_best_sentence_does_not_sink_the_answer
 
 
 def test_who_else_names_someone_the_conversation_has_not(real):
-    first = real.ask("which list was sensetime added to?")
-    history = [{"role": "user", "content": "which list was sensetime added to?"},
-               {"role": "assistant", "content": first.answer}]
-    answer = real.ask("who else is on it?", history)
+    first, answer = follow_up(real, "which list was sensetime added to?", "who else is on it?")
     assert not answer.abstained and "Zakir" in answer.answer
     assert not any(c.sentence in first.answer for c in answer.citations)
 
@@ -297,10 +298,7 @@ def test_the_week_of_a_month_dates_an_answer(memos):
 
 
 def test_the_same_question_asked_again_is_answered_again(real):
-    question = "what does the entity list do"
-    first = real.ask(question)
-    history = [{"role": "user", "content": question}, {"role": "assistant", "content": first.answer}]
-    again = real.ask(question, history)
+    first, again = follow_up(real, "what does the entity list do", "what does the entity list do")
     assert not first.abstained and not again.abstained and "Entity List" in again.answer
 
 
