@@ -69,19 +69,47 @@ a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 #chat .inline-sources .closest { text-decoration: underline dotted; }
 #chat .inline-sources .flagged { background: #fee2e2; color: #1f2937; }
 /* A phone: each answer's sources fold out under it (the side panel would sit below everything),
-   and the empty chat is short enough that the examples stay in view. */
+   and the empty chat is short enough that the examples stay in view. Once it holds answers it
+   fills the screen but for the question box, which each answer brings into view (LATEST), and is
+   tall enough for an opened source card. */
 @media (max-width: 768px) {
   #chat .inline-sources { display: block; margin-top: .5em; }
   #sources { display: none !important; }
-  #chat { height: min(520px, 60vh) !important; }
+  #chat { height: min(680px, calc(100vh - 160px)) !important; }
   #chat:not(:has([data-testid="user"])) { height: 200px !important; }
+  /* An opened source card must fit in the chat's frame: its title no larger than its passage. */
+  #chat .inline-sources .src-title { font-size: .92em; }
+  /* The document table scrolls sideways rather than wrapping "chunks" a letter to a line: Gradio
+     sizes each cell in px from column_widths; the header is a table, the rows are flex rows. */
+  #corpus-table table { width: 700px !important; min-width: 700px; }
+  #corpus-table th:nth-child(1), #corpus-table td:nth-child(1), #corpus-table .body-cell:nth-child(1) {
+    width: 250px !important; min-width: 250px !important; max-width: 250px !important; flex: 0 0 250px !important; }
+  #corpus-table th:nth-child(2), #corpus-table td:nth-child(2), #corpus-table .body-cell:nth-child(2) {
+    width: 140px !important; min-width: 140px !important; max-width: 140px !important; flex: 0 0 140px !important; }
+  #corpus-table th:nth-child(3), #corpus-table td:nth-child(3), #corpus-table .body-cell:nth-child(3) {
+    width: 115px !important; min-width: 115px !important; max-width: 115px !important; flex: 0 0 115px !important; }
+  #corpus-table th:nth-child(4), #corpus-table td:nth-child(4), #corpus-table .body-cell:nth-child(4) {
+    width: 120px !important; min-width: 120px !important; max-width: 120px !important; flex: 0 0 120px !important; }
+  #corpus-table th:nth-child(5), #corpus-table td:nth-child(5), #corpus-table .body-cell:nth-child(5) {
+    width: 75px !important; min-width: 75px !important; max-width: 75px !important; flex: 0 0 75px !important; }
 }
+/* Gradio floats the chat's trash/copy icons over its top right corner, over the first bubble's
+   text and copy button: they get a row of their own above the messages instead. */
+#chat .top-panel { position: static; align-self: flex-end; }
+/* Gradio's floating "scroll down" arrow covered answer text. The chat scrolls to each new
+   question and answer by itself (LATEST), so the arrow is not needed. */
+#chat .scroll-down-button-container { display: none !important; }
 """
 
 # Markers live in chat bubbles, sources in another component: one delegated listener links them.
 # A marker scrolls only the sources panel (scrollIntoView would also scroll the chat and the page
 # away from the answer being read); where the panel does not scroll, the page does.
-HEAD = """<script>
+HEAD = """<style>
+/* Outside Gradio's scoped CSS, which reaches only what lies inside the page's main column. On a
+   phone the side panel's fixed toggle sat on the chat frame's left edge: the page makes room. */
+@media (max-width: 768px) { .sidebar-parent > main.contain { padding-left: 14px; } }
+</style>
+<script>
 (() => {
   const scroller = el => {
     for (let e = el.parentElement; e && e !== document.body; e = e.parentElement) {
@@ -193,6 +221,13 @@ LATEST = """() => setTimeout(() => {
   if (box && users.length) {
     const last = users[users.length - 1];
     box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+  }
+  // On a phone the page itself scrolls too: the question box, below the chat, is brought into
+  // view so the next question can be asked without scrolling (it ended at the screen's edge).
+  const question = document.querySelector('#question');
+  if (question && matchMedia('(max-width: 768px)').matches) {
+    const below = question.getBoundingClientRect().bottom + 8 - window.innerHeight;
+    if (below > 0) window.scrollBy(0, below);
   }
   const sources = document.querySelector('#sources');
   const panel = sources && scroller(sources);

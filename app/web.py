@@ -217,11 +217,14 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         with gr.Sidebar(label="Conversations", position="left", elem_id="saved"):
             listing = gr.Radio([], label="Saved in this browser", elem_id="saved-list",
                                info="Each conversation is saved here as you ask; reopen one with its sources.")
-            title = gr.Textbox(label="Title of the open conversation", max_length=saved.TITLE_CHARS,
-                               elem_id="saved-title")
-            with gr.Row():
-                rename_btn = gr.Button("Rename", size="sm", elem_id="saved-rename")
-                delete_btn = gr.Button("Delete…", size="sm", elem_id="saved-delete")
+            # Shown only while a saved conversation is open: with none, an empty title field with
+            # Rename and Delete beside it had nothing to act on (see current.change below).
+            with gr.Column(visible=False, elem_id="saved-open") as open_tools:
+                title = gr.Textbox(label="Title of the open conversation", max_length=saved.TITLE_CHARS,
+                                   elem_id="saved-title")
+                with gr.Row():
+                    rename_btn = gr.Button("Rename", size="sm", elem_id="saved-rename")
+                    delete_btn = gr.Button("Delete…", size="sm", elem_id="saved-delete")
             # Deleting asks first, like removing a document: there is no undo.
             with gr.Row(visible=False) as delete_row:
                 delete_yes = gr.Button("Yes, delete it", size="sm", variant="stop", elem_id="saved-delete-confirm")
@@ -248,7 +251,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                         clear = gr.Button("New conversation", size="sm", elem_id="new-conversation")
                         export_btn = gr.Button("Export as Markdown", size="sm", elem_id="export",
                                                interactive=False)
-                    gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                    examples = gr.Examples(EXAMPLES, inputs=box, label="Examples")
                 with gr.Column(scale=2):
                     sources = gr.HTML(render.sources_html([]), elem_id="sources", max_height=SOURCES_HEIGHT)
             # The export is made with each answer and saved by the browser (page.DOWNLOAD): one
@@ -263,6 +266,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
             # Titles wrap, so publisher, date and type stay in view without scrolling sideways.
             table = gr.Dataframe(headers=["title", "publisher", "date", "type", "chunks"], value=documents,
                                  interactive=False, label="Documents in the index", wrap=True,
+                                 elem_id="corpus-table",  # on a phone it scrolls sideways (page.CSS)
                                  column_widths=["44%", "20%", "13%", "13%", "10%"])
             file = gr.File(label=f"Add a document ({', '.join(sorted(set(SUPPORTED)))}; "
                                  f"up to {settings.max_upload_mb:g} MB)",
@@ -282,7 +286,9 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                     url_box = gr.Textbox(label="Add a web page or PDF by its address (one per line)", scale=5,
                                          placeholder="https://…", elem_id="add-url")
                     url_btn = gr.Button("Fetch and add", scale=1, elem_id="add-url-button")
-        for trigger in (box.submit, send.click):
+        # An example asks its question as the Ask button does, once it is in the box. Not Gradio's
+        # run_on_click: that runs one function, without the steps after it (scrolling, saving).
+        for trigger in (box.submit, send.click, examples.load_input_event.then):
             answered = trigger(respond, [box, turns], [box, chat, turns, sources, exported, export_btn],
                                api_visibility="private")
             answered.success(None, None, None, js=page.LATEST)
@@ -294,6 +300,9 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
             # The old conversation stays in the saved list: it was saved with each answer.
             trigger(lambda: (*_shown([]), None, gr.update(value=None), ""), None,
                     [chat, turns, sources, exported, export_btn, current, listing, title], api_visibility="private")
+        # Another conversation (or none) open: a pending "delete?" question no longer applies.
+        current.change(lambda open_: (gr.update(visible=open_ is not None), gr.update(visible=False)), current,
+                       [open_tools, delete_row], api_visibility="private")
         ui.load(reopen, browser, [conversations, listing], api_visibility="private")
         ui.load(None, js=page.FOLD_ON_PHONE)
         listing.input(open_saved, [listing, conversations],

@@ -223,3 +223,85 @@ def test_tampered_local_storage_is_checked_on_the_server(page, server):  # noqa:
     ask(tab, "How did SenseTime respond?")  # the page still works, and saves again
     tab.wait_for_function("() => document.querySelectorAll('#saved-list label').length === 1", timeout=10000)
     context.close()
+
+
+# Every visible button of the chat (its trash/copy icons, Gradio's scroll arrow) against the visible
+# part of every bubble: [] when none covers a message.
+COVERED = """() => {
+  const frame = document.querySelector('#chat .bubble-wrap').getBoundingClientRect();
+  const seen = r => ({left: Math.max(r.left, frame.left), right: Math.min(r.right, frame.right),
+                      top: Math.max(r.top, frame.top), bottom: Math.min(r.bottom, frame.bottom)});
+  const meets = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const bubbles = [...document.querySelectorAll('#chat [data-testid="bot"], #chat [data-testid="user"]')]
+    .map(e => seen(e.getBoundingClientRect())).filter(r => r.bottom > r.top);
+  return [...document.querySelectorAll('#chat button')].filter(b => b.offsetParent !== null)
+    .map(b => [b.getAttribute('aria-label'), b.getBoundingClientRect()])
+    .filter(([, r]) => r.width > 0 && bubbles.some(c => meets(r, c))).map(([name]) => name);
+}"""
+CHAT_SCROLL = """top => { const box = document.querySelector('#chat .bubble-wrap');
+  box.scrollTop = top === 'middle' ? (box.scrollHeight - box.clientHeight) / 2 : 0; }"""
+
+
+def chat_is_uncovered(tab):
+    """No chat button lies over a message, wherever the chat is scrolled (it scrolls on its own)."""
+    toolbar, frame = tab.locator("#chat .top-panel").bounding_box(), tab.locator("#chat .bubble-wrap").bounding_box()
+    assert toolbar["y"] + toolbar["height"] <= frame["y"] + 1  # the icons have a row of their own above the messages
+    for where in ("middle", "top"):
+        tab.evaluate(CHAT_SCROLL, where)
+        tab.wait_for_timeout(500)  # Gradio shows its scroll arrow once the chat is scrolled up
+        assert tab.evaluate(COVERED) == [], where
+
+
+def test_on_a_phone_the_question_box_stays_in_reach_and_nothing_covers_the_chat(page, server):  # noqa: F811
+    context, tab = new_tab(page, server, "phone", is_mobile=True, has_touch=True)
+    height = SIZES["phone"]["height"]
+    tab.wait_for_function("() => !document.querySelector('#saved.open')", timeout=15000)
+    for question in TURNS[:2]:
+        ask(tab, question)
+        tab.wait_for_timeout(500)  # the page's own scrolling after an answer
+        box = tab.locator("#question textarea").bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= height, box  # askable again without scrolling
+        chat = tab.locator("#chat").bounding_box()
+        assert chat["y"] >= 0  # the answer above it is in view too
+    chat_is_uncovered(tab)
+    toggle, chat = tab.locator("#saved .toggle-button").bounding_box(), tab.locator("#chat").bounding_box()
+    assert toggle["x"] + toggle["width"] + 8 <= chat["x"]  # the panel's fixed toggle is clear of the chat frame
+    card = marker_opens_its_passage_under_the_answer(tab)
+    frame = tab.locator("#chat .bubble-wrap").bounding_box()
+    assert card.bounding_box()["height"] <= frame["height"]  # an opened source card fits in the chat
+
+    tab.get_by_role("tab", name="Corpus").click()
+    tab.locator("#corpus-table .body-cell").first.wait_for(timeout=15000)
+    tab.screenshot(path=str(SCREENSHOTS / "phone-corpus.png"))
+    # Each column is wide enough for its words (it wrapped "chunks" a letter to a line); the table
+    # scrolls sideways inside its frame instead of widening the page.
+    widths = tab.evaluate("() => [...document.querySelectorAll('#corpus-table th')].map(t => t.getBoundingClientRect().width)")
+    assert len(widths) == 5 and min(widths) >= 60, widths
+    lines = tab.evaluate("""() => [...document.querySelector('#corpus-table .virtual-row').querySelectorAll('.body-cell')]
+        .slice(2).map(c => { const s = c.querySelector('span') || c; return [s.innerText, s.getClientRects().length]; })""")
+    assert lines and all(n == 1 for _, n in lines), lines  # date, type, chunks: one line each
+    assert tab.evaluate("() => document.documentElement.scrollWidth") <= SIZES["phone"]["width"]
+    assert tab.evaluate("() => { const v = document.querySelector('#corpus-table .virtual-table-viewport');"
+                        " return v.scrollWidth > v.clientWidth; }")
+    context.close()
+
+
+def test_an_example_asks_its_question_and_rename_shows_only_with_a_conversation_open(page, server):  # noqa: F811
+    context, tab = new_tab(page, server)
+    tab.wait_for_timeout(1500)  # the page's load events
+    closed = ("#saved-title", "#saved-rename", "#saved-delete")
+    assert [s for s in closed if tab.locator(s).is_visible()] == []  # nothing open: nothing to rename or delete
+    tab.get_by_text("Who wrote this?").first.click()  # asked, not only put in the box
+    tab.wait_for_function("() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 1", timeout=30000)
+    assert tab.locator("#chat [data-testid='user']").inner_text().strip() == "Who wrote this?"
+    assert bots(tab).first.inner_text().strip() and bots(tab).first.locator("a.cite").count() >= 1
+    tab.locator("#saved-rename").wait_for(state="visible", timeout=10000)  # saved like an asked question
+    assert tab.locator("#saved-list label").all_inner_texts() == ["Who wrote this?"]
+    assert tab.locator("#question textarea").input_value() == ""
+    for question in TURNS[:2]:
+        ask(tab, question)
+    chat_is_uncovered(tab)
+    tab.get_by_role("button", name="New conversation").click()
+    tab.locator("#saved-rename").wait_for(state="hidden", timeout=10000)
+    assert [s for s in closed if tab.locator(s).is_visible()] == []
+    context.close()
