@@ -76,3 +76,8 @@ def test_who_else_is_on_it_does_not_read_it_as_the_subject():
     history = [U("which list was sensetime added to?"), A("... [1]")]
     query = standalone_query("who else is on it?", history)
     assert query.startswith("who else is on it? (") and "list" in query
+
+
+def test_who_else_that_says_what_it_asks_stands_alone():
+    history = [U("How long do existing investors have to divest?"), A("One year. [1]")]
+    assert standalone_query("Who else was added to the list?", history) == "Who else was added to the list?"
