@@ -60,7 +60,7 @@ def check_conversation(tab):
     searched = hikvision.locator(".searched").inner_text()
     assert searched == "Searched for: Why was Hikvision banned?"
     assert "Hikvision" in texts[1].replace(searched, "") and hikvision.locator(".abstain").count() == 0
-    assert "Who else was added to the list?" in bots(tab).nth(4).locator(".searched").inner_text()
+    assert "Zakir" in texts[4]  # "who else was added to the list?" names someone the conversation has not
     assert "facial recognition" in texts[0] and "one year" in texts[3]
 
 
