@@ -108,7 +108,10 @@ def parse_json(data: bytes, settings: Settings, what: str = "the body"):
         return json.loads(data)
     except RecursionError:  # deeply nested arrays: Python's parser gives up by recursion, not ValueError
         raise LimitError(f"{what} is JSON nested too deeply") from None
-    except ValueError:  # includes UnicodeDecodeError
+    except UnicodeDecodeError as err:  # a ValueError too, but "must be JSON" sent users looking for a syntax error
+        raise LimitError(f"{what} is not UTF-8 text (byte {err.start} is {data[err.start]:#04x}); "
+                         "send JSON encoded as UTF-8") from None
+    except ValueError:
         raise LimitError(f"{what} must be JSON") from None
 
 

@@ -47,8 +47,11 @@ def test_bad_requests_get_a_4xx_json_error_never_a_500(server, body, message):
 
 
 def test_a_body_that_is_not_json_is_a_400(server):
-    r = httpx.post(server["url"] + "/api/ask", content=b"\xff not json", timeout=30)
+    r = httpx.post(server["url"] + "/api/ask", content=b"{not json", timeout=30)
     assert r.status_code == 400 and "must be JSON" in r.json()["error"]
+    # bytes that are not UTF-8 are named as such, not as a JSON syntax error
+    r = httpx.post(server["url"] + "/api/ask", content='{"question": "caf\u00e9?"}'.encode("latin-1"), timeout=30)
+    assert r.status_code == 400 and "not UTF-8" in r.json()["error"] and "0xe9" in r.json()["error"]
 
 
 def test_a_one_megabyte_question_is_refused_quickly(server):
