@@ -94,7 +94,10 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         try:
             answer = pipeline.ask(question, history, Budget(settings.max_seconds_per_question, stopping))
         except DossierError as err:
-            raise _user_error(str(err))
+            # A notice, and nothing else changes: a raised gr.Error put "Error" over the chat, the
+            # question box and the sources, and the covered box could not be clicked again.
+            gr.Warning(str(err))
+            return (gr.skip(),) * 6
         except Exception:
             raise _unexpected("answering this question")
         turns.append((answer.question, answer))

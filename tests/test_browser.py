@@ -194,6 +194,10 @@ def test_user_errors_are_messages_on_the_page_not_tracebacks_in_the_log(page, se
     page.locator("#ask").click()
     page.get_by_text("the question is empty").first.wait_for(timeout=10000)
     assert "Traceback" not in log.read_text()[seen:]
+    # a notice only: nothing on the page is marked "Error", and the question box takes the next question
+    page.wait_for_timeout(500)
+    assert page.locator("#chat .error, #question .error, #sources .error").count() == 0
+    assert "one year" in ask(page, "how long do existing investors have to divest?").inner_text()
 
 
 def test_the_trash_icon_clears_sources_numbering_and_export_too(page):
