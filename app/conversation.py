@@ -36,6 +36,7 @@ FULL_QUESTION = re.compile(r"^(when|why|where|who|how|what|which|is|are|was|were
                            r"has|have|had|should)\s+\w+\s+\w+", re.I)
 OTHER_ONES = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?(?:who|whom)\s+else\b|\b(?:which|what|any)\s+(?:\w+\s+)?others?\b",
                         re.I)
+WH_ONLY = re.compile(r"\b(else|other|others|more|too|also)\b", re.I)  # words a follow-up adds to a bare question word
 ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Post|Project|Exchange|Commission)\b")
 PLURAL = re.compile(r"\b(they|them|their|theirs)\b", re.I)
 
@@ -92,7 +93,9 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     previous = [t["content"] for t in history if t["role"] == "user" and t["content"].strip()]
     if not previous:
         return question
-    last = previous[-1].strip()
+    # The last question that said what it was about: after "who else?" or "and when?" (no words of
+    # their own), the one before them still names the topic.
+    last = next((q.strip() for q in reversed(previous) if _topic(WH_ONLY.sub("", q))), previous[-1].strip())
     replies = [t["content"] for t in history if t["role"] == "assistant"]
     picked = _ordinal(question, replies)
     if picked:

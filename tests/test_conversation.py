@@ -81,3 +81,9 @@ def test_who_else_is_on_it_does_not_read_it_as_the_subject():
 def test_who_else_that_says_what_it_asks_stands_alone():
     history = [U("How long do existing investors have to divest?"), A("One year. [1]")]
     assert standalone_query("Who else was added to the list?", history) == "Who else was added to the list?"
+
+
+def test_a_follow_up_after_a_bare_question_word_takes_the_topic_from_before_it():
+    history = [U("what about Hikvision?"), A("Hikvision cameras ... [1]"), U("who else?"), A("Huawei ... [2]")]
+    query = standalone_query("what did they say?", history)
+    assert query.startswith("what did they say? (") and "Hikvision" in query
