@@ -43,7 +43,7 @@ class Gradio:
         raise KeyError(api_name)
 
     def call(self, api_name: str, data: list) -> dict:
-        """Run one event; the final message (``success``, ``output``)."""
+        """Run one event; the final message (``success``, ``output``), with the notices it showed (``logs``)."""
         fn = self.fn_index(api_name)
         targets = self.config["dependencies"][fn].get("targets") or [[None]]
         session = secrets.token_hex(8)
@@ -54,12 +54,15 @@ class Gradio:
                                 headers={"content-type": "application/json"})
         if joined.status_code != 200:
             return {"success": False, "status": joined.status_code, "output": {"error": joined.text}}
+        logs = []
         with self.http.stream("GET", self.url + "/gradio_api/queue/data", params={"session_hash": session}) as s:
             for line in s.iter_lines():
                 if line.startswith("data:"):
                     message = json.loads(line[5:])
+                    if message.get("msg") == "log":  # gr.Warning / gr.Info notices
+                        logs.append(message.get("log") or "")
                     if message.get("msg") == "process_completed":
-                        return message
+                        return {**message, "logs": logs}
         return {"success": False, "output": {"error": "the stream ended without a result"}}
 
     def upload(self, path: Path, name: str | None = None) -> str:

@@ -376,9 +376,14 @@ def test_the_cli_refuses_non_utf8_arguments_and_deep_history_files_in_one_line(t
 
 def test_the_page_shows_messages_for_people_not_internals(server):
     g = gradio(server)
-    for api_name, data in (("ask", ["\udfff", []]), ("respond", ["caf\udce9", None])):
-        result = g.call(api_name, data)
-        assert result["success"] is False and "not valid text" in result["output"]["error"], result
+    result = g.call("ask", ["\udfff", []])
+    assert result["success"] is False and "not valid text" in result["output"]["error"], result
+    # the chat's own event shows the same words as a notice and changes nothing on the page
+    result = g.call("respond", ["caf\udce9", None])
+    assert any("not valid text" in log for log in result["logs"]), result
+    unchanged = [part is None or (isinstance(part, dict) and part.get("__type__") == "update" and "value" not in part)
+                 for part in result["output"]["data"]]
+    assert all(unchanged), result
 
 
 # 9. Overload, logins, bad histories, a missing index, readiness ---------------------------------
