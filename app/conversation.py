@@ -118,12 +118,13 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
             and not more:
         swapped = re.sub(r"\bits\b", f"{subject}'s", question, count=1, flags=re.I)
         return re.sub(r"\b(it|the company|the firm)\b", subject, swapped, count=1, flags=re.I)
-    if more and OTHER_ONES.search(question) and len(_topic(re.sub(r"\b(else|others?)\b", "", question, flags=re.I)).split()) >= 2:
+    others = OTHER_ONES.search(question)  # "who else ...", "which other ...": past what was discussed
+    if others and len(_topic(WH_ONLY.sub("", question)).split()) >= 2:
         # "Who else was added to the list?" says what it asks; the conversation's words would only pull
         # the search back to what was already discussed ("how long do investors have to divest").
         return question
     context = [_topic(last)]
-    if more and subject and OTHER_ONES.search(question):
+    if others and subject:
         # "Who else was added?" asks past the subject just discussed: its name would only find that
         # subject's passages again, so the topic keeps what was said of it, not who it was. ("What
         # else did she say?" asks more of the same subject, so it keeps it.)

@@ -98,7 +98,7 @@ FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AU
 WHEN_PASSIVE = re.compile(r"^\W*when\s+(?:was|were|is|are|will\s+be|has\s+been|had\s+been)\s+.+?\s+(\w+(?:ed|en)|built|made|"
                           r"held|set up|born|sold|bought|hit|put)\W*$", re.I)
 # Verbs that only report an event ("when was the ban announced?"): the event is the thing asked about.
-REPORTED = re.compile(r"(announc|report|reveal|unveil|declar|disclos|releas|confirm|stat|made public)\w*", re.I)
+REPORTED = re.compile(r"(announc|report|reveal|unveil|declar|disclos|releas|confirm)\w*|stated|made public", re.I)
 # What is counted: "how many employees", "how many outdoor units" (a plural right after wins)
 COUNTED = re.compile(rf"\bhow many\s+(?:of\s+(?:the|its|their)\s+)?(\w+)(?:\s+(?!{AUX}\b)(\w{{3,}}s)\b)?", re.I)
 # "how much did it cost / did they pay / was invested": the answer is an amount of money

@@ -63,7 +63,6 @@ def add(pipeline, source: Path, client_name: str | None = None, progress=None) -
     """
     settings = pipeline.settings
     name = stored_name(client_name or source.name)
-    shown = escape_markdown(name)
     size_mb = source.stat().st_size / 1e6
     if size_mb > settings.max_upload_mb:
         raise DossierError(f"{name} is {size_mb:.1f} MB; the limit is {settings.max_upload_mb:g} MB")
@@ -85,7 +84,7 @@ def add(pipeline, source: Path, client_name: str | None = None, progress=None) -
             if fresh:
                 target.unlink(missing_ok=True)
             raise
-    return _message(shown, target, name, report)
+    return _message(escape_markdown(name), target, name, report)
 
 
 def _message(shown: str, target: Path, name: str, report: ingesting.IngestReport) -> str:

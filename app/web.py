@@ -97,7 +97,7 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
             # A notice, and nothing else changes: a raised gr.Error put "Error" over the chat, the
             # question box and the sources, and the covered box could not be clicked again.
             gr.Warning(str(err))
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * (1 + len(_shown([])))  # the question box and what _shown fills
         except Exception:
             raise _unexpected("answering this question")
         turns.append((answer.question, answer))

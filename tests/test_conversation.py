@@ -57,12 +57,6 @@ def test_a_new_question_after_and_is_not_taken_for_a_new_subject():
     assert "larkspur" in query.split("(")[1]
 
 
-def test_a_question_opening_with_and_carries_the_conversation_s_topic():
-    history = [U("Which countries agreed to the export code?"), A("Australia, Denmark and Norway. [1]")]
-    query = standalone_query("and what is the code actually supposed to do?", history)
-    assert query.startswith("and what is the code actually supposed to do? (") and "export" in query
-
-
 def test_who_else_asks_past_the_subject_just_discussed():
     history = [U("Why was SenseTime banned?"), A("... [1]")]
     query = standalone_query("who else was added?", history)
@@ -72,18 +66,21 @@ def test_who_else_asks_past_the_subject_just_discussed():
     assert "June Jin" in standalone_query("what else did she say?", said)
 
 
-def test_who_else_is_on_it_does_not_read_it_as_the_subject():
-    history = [U("which list was sensetime added to?"), A("... [1]")]
-    query = standalone_query("who else is on it?", history)
-    assert query.startswith("who else is on it? (") and "list" in query
-
-
 def test_who_else_that_says_what_it_asks_stands_alone():
     history = [U("How long do existing investors have to divest?"), A("One year. [1]")]
     assert standalone_query("Who else was added to the list?", history) == "Who else was added to the list?"
 
 
-def test_a_follow_up_after_a_bare_question_word_takes_the_topic_from_before_it():
-    history = [U("what about Hikvision?"), A("Hikvision cameras ... [1]"), U("who else?"), A("Huawei ... [2]")]
-    query = standalone_query("what did they say?", history)
-    assert query.startswith("what did they say? (") and "Hikvision" in query
+@pytest.mark.parametrize("earlier, question, topic", [
+    # a question opening with "and" carries the conversation's topic
+    (["Which countries agreed to the export code?"], "and what is the code actually supposed to do?", "export"),
+    # "who else is on it?": "it" is not read as the subject just discussed
+    (["which list was sensetime added to?"], "who else is on it?", "list"),
+    # after a bare "who else?", the topic comes from the question before it
+    (["what about Hikvision?", "who else?"], "what did they say?", "Hikvision"),
+])
+def test_a_follow_up_carries_the_topic_it_refers_to(earlier, question, topic):
+    history = [turn for q in earlier for turn in (U(q), A("... [1]"))]
+    query = standalone_query(question, history)
+    assert query.startswith(question + " (") and topic in query
+
