@@ -150,7 +150,8 @@ def question_type(question: str) -> str:
         return "say"
     if re.match(r"^when\b", q) or re.search(r"\b(what|which) (year|date|day|month|time)\b|\bhow long\b", q):
         return "when"
-    if re.search(r"\b(how (many|much|old|big|large)|number of|what number|what (amount|percentage|share))\b", q):
+    # "how big a deal is it" asks for a degree, not a number
+    if re.search(r"\b(how (many|much|old)|how (big|large)(?! an?\b)|number of|what number|what (amount|percentage|share))\b", q):
         return "count"
     if re.match(r"^(who|whom|whose|whos)\b", q):
         return "who"

@@ -29,13 +29,16 @@ i'm i've i'd i'll you're we're they're where'd how'd who'd what'd wat wut wht wh
 # Hurried spellings in the list above that stand for a question word (the others are real words).
 CHAT_SPELLINGS = frozenset("wat wut wht hw".split())
 # Words that frame a question rather than name its subject ("what happened to", "how long",
-# "what position does X hold"): they are not expected to occur in the answer.
+# "what position does X hold"), or name only the kind of thing asked for ("what measures did X
+# take", "what variables does it record"): they are not expected to occur in the answer.
 _FRAMING_WORDS = ("""
 happen give affect effect impact reason hold mean describe explain know kind type make get take
 long result purpose cause consequence detail information position job role way go come
 respond reply react comment response deal story situation stuff matter going number name amount
 justification rationale motive motivation explanation grounds basis source date label
 word term point objective goal aim title organization organisation group body agency
+implication condition obligation distinction variable device product
+side line stance view aspect feature factor thing
 """.split())
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"

@@ -127,6 +127,20 @@ def test_the_thing_counted_is_what_a_count_question_looks_for():
     assert query_of("How many people did they hire?").focus == ""  # any group of people may be meant
 
 
+def test_a_word_naming_only_the_kind_of_answer_is_not_looked_for():
+    # "What implications does X carry" is answered by what follows from X, which never says "implication"
+    query = query_of("What implications does the budget carry for the team?")
+    assert query.focus == "" and stem("implications") not in query.terms
+    assert query_of("What variables does the team record?").focus == ""
+    assert query_of("What was the budget of the team?").focus == stem("budget")  # a thing that is named
+
+
+def test_how_big_a_thing_asks_for_a_degree_not_a_number():
+    assert question_type("how big a deal is the project?") != "count"
+    assert question_type("How large an effect did it have?") != "count"
+    assert question_type("how big is the team?") == "count"
+
+
 def test_a_misspelt_counted_word_the_speller_cannot_place_is_not_looked_for():
     assert query_of("how many unts were hired?").focus == ""  # not a word: a typo, so no veto by it
     assert question_type("whos the team lead") == "who"
