@@ -51,6 +51,12 @@ ATTRIBUTION = re.compile(rf"\b(where|how)\b.{{0,60}}\b{_INFO}\b.{{0,40}}\b(come|
 ATTRIBUTION_FRAMING = frozenset(tokens("info information data figure figures number numbers detail details fact facts "
                                        "claim claims stats statistics come came comes coming source sources get got "
                                        "find found learn learned"))
+# Kinds of thing that go by a name: "which agency", "the name of the list". Those in _TITLED often
+# end their names with the kind ("Treasury Department", "Entity List"); places and people don't.
+_TITLED = (r"(agency|agencies|company|companies|firms?|department|ministry|organi[sz]ations?|vendors?|suppliers?|"
+           r"manufacturers?|banks?|funds?|newspapers?|outlets?|lists?|laws?|programs?|programmes?|offices?|committees?|"
+           r"bureaus?)")
+_KINDS = rf"({_TITLED[1:-1]}|countries|country|city|cities|person|officials?)"
 # Questions that ask for more than their type's usual answer: "which month" is not answered by a
 # year or a season, "how old" not by any number.
 GRAINS = {
@@ -62,9 +68,7 @@ GRAINS = {
                        r"brand|product|person|official)['’]?s? name\b|\bwhat( is|'s|’s| was) (it|that|the \w+) called\b|"
                        r"\bwhat (is|was) (its|their|his|her) name\b|"
                        # "which agency", "which US company": a kind of thing that goes by a name
-                       r"\bwhich (\w+ )?(agency|agencies|company|companies|firms?|department|ministry|organi[sz]ations?|"
-                       r"vendors?|suppliers?|manufacturers?|banks?|funds?|countries|country|city|cities|person|"
-                       r"officials?|newspapers?|outlets?)\b", re.I),
+                       rf"\bwhich (\w+ )?{_KINDS}\b", re.I),
 }
 SUMMARY = re.compile(
     rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea|topic|subject|theme)|key (points?|takeaways?)|in a nutshell|recap|"
@@ -109,6 +113,8 @@ MONEY_QUESTION = re.compile(r"\bhow much\b(?!\s+(time|longer|later|more time)\b)
 # "what did they pay", "what was its revenue", "what is the share price": also an amount of money
 MONEY_WHAT = re.compile(r"^\W*(what|whats|wat)\b.*\b(pay|paid|spend|spent|cost|costs|price|prices|valuation|worth|revenues?|"
                         r"sales|profits?|income|earnings|salary|budget|trading at|trades at|trade at)\b", re.I)
+# The kind of thing whose name is asked for: "which department", "the name of the list".
+KIND = re.compile(rf"\bwhich\s+(?:[\w-]+\s+)??{_TITLED}\b|\bname\s+of\s+(?:the|that|this|its|their)\s+{_TITLED}\b", re.I)
 GENERIC_COUNTED = frozenset(normal(w) for w in ("people", "persons", "times", "ways", "things", "ones"))
 QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 
@@ -134,6 +140,7 @@ class Query:
     more: bool = False  # "what else ...": what the conversation already gave is left out
     money: bool = False  # a "how much" question about money: the answer holds an amount
     grain: str = ""  # finer than the type: "month" (which month, the exact date), "age" (how old), "name"
+    kind: str = ""  # for a name asked for, the kind of thing named ("department" in "which department ...")
 
     @property
     def search_terms(self) -> list[str]:
@@ -370,6 +377,8 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         query.money = (query.qtype == "count" and bool(MONEY_QUESTION.search(question))) or \
             (query.qtype == "what" and bool(MONEY_WHAT.search(question)))
         query.grain = next((g for g, pattern in GRAINS.items() if pattern.search(question)), "")
+        kind = KIND.search(question) if query.grain == "name" else None
+        query.kind = next((g.lower() for g in kind.groups() if g), "") if kind else ""
         # Nothing to look for: "how many people" (any group of people can be meant), or an unknown
         # non-word, a typo the speller could not place ("unts")
         vague = token in GENERIC_COUNTED or (token in query.missing and not known_word(word, dictionary))

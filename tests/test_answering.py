@@ -44,6 +44,15 @@ def test_every_sentence_carries_a_marker_in_order(real):
     assert "Hikvision" in answer.answer and "Huawei" in answer.answer
 
 
+@pytest.mark.parametrize("question", ["Which government department runs the investment blacklist?",
+                                      "which agency is in charge of the no-invest list"])
+def test_a_name_asked_for_by_its_kind_is_the_name_of_that_kind(real, question):
+    # Many sentences hold names; the one asked for says what it is ("the Treasury Department")
+    answer = real.ask(question)
+    assert not answer.abstained and "Treasury Department" in answer.citations[0].sentence
+    assert_citations_resolve(answer)
+
+
 @pytest.mark.parametrize("question, fact", [
     ("How long do existing investors have to divest?", "one year"),
     ("How many Chinese companies are on the list?", "59"),

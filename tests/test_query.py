@@ -135,6 +135,13 @@ def test_a_word_naming_only_the_kind_of_answer_is_not_looked_for():
     assert query_of("What was the budget of the team?").focus == stem("budget")  # a thing that is named
 
 
+def test_a_name_asked_for_by_its_kind_keeps_the_kind():
+    assert query_of("Which government department runs the budget?").kind == "department"
+    assert query_of("what's the official name of the list they were put on").kind == "list"
+    assert query_of("which list exactly were they put on?").kind == "list"
+    assert query_of("Who leads the team?").kind == ""
+
+
 def test_how_big_a_thing_asks_for_a_degree_not_a_number():
     assert question_type("how big a deal is the project?") != "count"
     assert question_type("How large an effect did it have?") != "count"
