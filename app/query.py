@@ -18,8 +18,9 @@ from app.text import FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, 
 AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|writer|reporter|journalist|byline)\b", re.I)
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
 SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|responded|added|denied)"
+SPEECH_TOKENS = tuple(dict.fromkeys(tokens("said says statement")))
 # "What did X say ...", "How did the company respond?": group 1 is the speaker asked about.
-SAY_QUESTION = re.compile(r"^\s*(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
+SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also)\W+)?(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
                           r"(?:say|said|respond|reply|react|write|state|comment)\b", re.I)
 _DOC = (r"((the|this|that) ([\w-]+ )?(article|document|story|piece|memo|text|report|source|doc|file|faq|note|policy|page)s?"
         r"|this|it|that)")
@@ -144,8 +145,9 @@ class Query:
 
     @property
     def search_terms(self) -> list[str]:
-        """The tokens the lexical retriever looks for."""
-        return list(self.terms)
+        """The tokens the lexical retriever looks for: for "how did X react?", also words that report speech,
+        as the answer is what X said, which may share no other word with the question."""
+        return list(self.terms) + (list(SPEECH_TOKENS) if self.qtype == "say" else [])
 
 
 def question_type(question: str) -> str:
@@ -408,7 +410,8 @@ def speaker_pattern(query: Query, explicit_only: bool = False):
     # A role is often named once ("Mayor Helen Voss cut ...") and the person quoted by surname
     # later ("... Voss said"): the third form links the two.
     cap = r"(?-i:[A-Z])[\w'’-]+"
-    return re.compile(rf"\b{name}\b(?:\W+\w+){{0,10}}?\W+{SPEECH}\b|\b{SPEECH}\W+(?:\w+\W+){{0,3}}?{name}\b(?:\W+{cap}){{0,3}}\s*[.,;]"
+    # Words between X and the verb may not be another speaker: in "a company that it said supports ...", "it" speaks.
+    return re.compile(rf"\b{name}\b(?:\W+(?!(?:it|he|she|they|we|i)\b)\w+){{0,10}}?\W+{SPEECH}\b|\b{SPEECH}\W+(?:\w+\W+){{0,3}}?{name}\b(?:\W+{cap}){{0,3}}\s*[.,;]"
                       rf"|\b{name}\W+(?:{cap}\W+){{0,2}}(?P<person>{cap})\b.*?\b(?P=person)\b(?:\W+\w+){{0,3}}?\W+{SPEECH}\b",
                       re.I | re.S)
 

@@ -284,6 +284,15 @@ def test_a_misspelt_question_word_still_asks_for_a_list(real):
     assert not answer.abstained and all(c in answer.answer for c in ("Australia", "Norway", "United Kingdom"))
 
 
+@pytest.mark.parametrize("question", ["How did the company react to being blacklisted?",
+                                      "so how did the company react to getting blacklisted?"])
+def test_how_the_company_reacted_is_what_its_spokeswoman_said(real, question):
+    # The company speaks through June Jin; the administration "said" things about "a company" too
+    answer = real.ask(question)
+    assert not answer.abstained and "opposes" in answer.citations[0].sentence
+    assert_citations_resolve(answer)
+
+
 def test_who_is_answered_by_a_person_not_by_the_company(real):
     answer = real.ask("who spoke for the chinese firm?")
     assert not answer.abstained and "June Jin" in answer.citations[0].sentence

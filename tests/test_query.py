@@ -3,7 +3,7 @@
 import pytest
 
 from app.lexical import LexicalIndex
-from app.query import analyze, compound_parts, intent_of, premises, question_type
+from app.query import SPEECH_TOKENS, analyze, compound_parts, intent_of, premises, question_type, speaker_pattern, speaks
 from app.records import Chunk
 from app.text import stem
 
@@ -192,3 +192,17 @@ def test_where_information_comes_from_asks_who_says_so(question):
 ])
 def test_a_question_that_asks_two_things_is_cut_in_two(question, parts):
     assert compound_parts(question) == parts
+
+
+def test_the_speaker_asked_about_speaks_only_where_no_one_else_does():
+    query = query_of("So how did the company react to the ruling?")
+    assert query.qtype == "say"
+    pattern = speaker_pattern(query)
+    assert speaks(pattern, "A company spokeswoman said the company strongly opposes the ruling.")
+    # in a relative clause it is someone else who speaks: "it" (the agency), not the company
+    assert not speaks(pattern, "The agency fined a company that it said had broken the rules.")
+
+
+def test_a_question_about_what_was_said_also_searches_for_reported_speech():
+    assert set(SPEECH_TOKENS) <= set(query_of("How did the team respond to the audit?").search_terms)
+    assert not set(SPEECH_TOKENS) & set(query_of("Who leads the team?").search_terms)
