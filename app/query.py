@@ -18,10 +18,16 @@ from app.text import FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, 
 AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|writer|reporter|journalist|byline)\b", re.I)
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
 SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|responded|added|denied)"
+PRONOUNS = frozenset(("It", "He", "She", "They", "We", "I", "The", "This", "That"))
 SPEECH_TOKENS = tuple(dict.fromkeys(tokens("said says statement")))
-# "What did X say ...", "How did the company respond?": group 1 is the speaker asked about.
-SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also)\W+)?(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+(?:the\s+)?(.+?)\s+"
-                          r"(?:say|said|respond|reply|react|write|state|comment)\b", re.I)
+# "What did X say ...", "How did the company respond?", "did she say anything else?", "anything else
+# he said?": the first group that matched is the speaker asked about.
+SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also)\W+)?(?:(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+"
+                          r"(?:the\s+)?(.+?)\s+(?:say|said|respond|reply|react|write|state|comment)\b|"
+                          r"(?:did|has|have)\s+(?:the\s+)?(.+?)\s+(?:say|said|add|added|mention|mentioned)\s+anything\s+else\b|"
+                          r"anything\s+else\s+(?:the\s+)?(.+?)\s+(?:said|says|say|added|mentioned)\b)", re.I)
+# A person quoted in an earlier answer: "... spokeswoman June Jin said", "..., Jin wrote."
+QUOTED_PERSON = re.compile(rf"\b((?-i:[A-Z])[\w'’-]+(?:\s+(?-i:[A-Z])[\w'’-]+)*)\s+{SPEECH}\b")
 _DOC = (r"((the|this|that) ([\w-]+ )?(article|document|story|piece|memo|text|report|source|doc|file|faq|note|policy|page)s?"
         r"|this|it|that)")
 # Conversation that is not a question about the content: answered with what the corpus holds.
@@ -400,7 +406,13 @@ def speaker_pattern(query: Query, explicit_only: bool = False):
     subject = SAY_QUESTION.match(query.standalone)
     if not subject:
         return None
-    names_ = [w for w in words(subject.group(1)) if w.lower() not in STOPWORDS]
+    speaker = next(g for g in subject.groups() if g)
+    names_ = [w for w in words(speaker) if w.lower() not in STOPWORDS]
+    if not names_ and speaker.lower() in ("he", "she"):
+        # "what else did she say?": the person quoted last in the conversation's answers (not a guess
+        # like "they", which may be any group just named)
+        quoted = [m.group(1) for m in QUOTED_PERSON.finditer(query.said) if m.group(1).split()[0] not in PRONOUNS]
+        names_ = words(quoted[-1]) if quoted else []
     if not names_ and query.background and not explicit_only:  # "what else did they say?": who was just named
         context = names(query.standalone[query.standalone.find(" (") + 2:])
         names_ = words(context[-1]) if context else []

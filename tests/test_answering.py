@@ -293,6 +293,13 @@ def test_how_the_company_reacted_is_what_its_spokeswoman_said(real, question):
     assert_citations_resolve(answer)
 
 
+def test_what_else_she_said_is_the_spokeswomans_next_quote(real):
+    first, answer = follow_up(real, "Who spoke for SenseTime?", "what else did she say?")
+    assert "June Jin" in first.answer
+    assert not answer.abstained and "unfounded" in answer.citations[0].sentence
+    assert_citations_resolve(answer)
+
+
 def test_who_is_answered_by_a_person_not_by_the_company(real):
     answer = real.ask("who spoke for the chinese firm?")
     assert not answer.abstained and "June Jin" in answer.citations[0].sentence

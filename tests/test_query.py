@@ -206,3 +206,13 @@ def test_the_speaker_asked_about_speaks_only_where_no_one_else_does():
 def test_a_question_about_what_was_said_also_searches_for_reported_speech():
     assert set(SPEECH_TOKENS) <= set(query_of("How did the team respond to the audit?").search_terms)
     assert not set(SPEECH_TOKENS) & set(query_of("Who leads the team?").search_terms)
+
+
+@pytest.mark.parametrize("question", ["did she say anything else?", "anything else she said?", "what else did she say?"])
+def test_she_is_the_person_the_last_answer_quoted(question):
+    history = [{"role": "user", "content": "who spoke for the team?"},
+               {"role": "assistant", "content": "Team spokeswoman Ada Lund said the team disagrees. [1]"}]
+    query = query_of(question, history)
+    assert query.qtype == "say"
+    pattern = speaker_pattern(query, explicit_only=True)
+    assert speaks(pattern, "“We will appeal,” Lund wrote.") and not speaks(pattern, "The board said it would wait.")
