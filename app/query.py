@@ -293,14 +293,20 @@ def _held(word: str, lexical: LexicalIndex) -> bool:
     return lexical.speller.correct(word, normal(word)) in lexical.vocabulary
 
 
+# Set phrases that carry no subject: "why was it shut in the first place?" is not about a place.
+IDIOMS = re.compile(r"\b(in the first place|at all|these days|right now|at the moment|in general|in particular|"
+                    r"for that matter|by the way|of course|after all|in practice|all in all)\b", re.I)
+
+
 def weighted_terms(text: str, lexical: LexicalIndex) -> tuple[dict[str, float], dict[str, str], list[str]]:
-    """Content tokens (typos corrected, framing dropped) weighted by rarity, their typed words, and the unknown ones.
+    """Content tokens (typos corrected, framing and set phrases dropped) weighted by rarity, their typed
+    words, and the unknown ones.
 
     A token no source uses weighs as much as the rarest one: it is what the question is most
     specifically about, so a sentence lacking it covers the question less well.
     """
     surface: dict[str, str] = {}
-    for word in words(text):
+    for word in words(IDIOMS.sub(" ", text)):
         if word.lower() in STOPWORDS:
             continue
         token = lexical.speller.correct(word, normal(word))

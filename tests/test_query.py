@@ -216,3 +216,9 @@ def test_she_is_the_person_the_last_answer_quoted(question):
     assert query.qtype == "say"
     pattern = speaker_pattern(query, explicit_only=True)
     assert speaks(pattern, "“We will appeal,” Lund wrote.") and not speaks(pattern, "The board said it would wait.")
+
+
+def test_set_phrases_are_not_what_a_question_is_about():
+    query = query_of("why was the budget cut in the first place?")
+    assert stem("place") not in query.terms and stem("first") not in query.terms and stem("budget") in query.terms
+    assert query_of("who leads the team these days").terms.keys() == query_of("who leads the team").terms.keys()
