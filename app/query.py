@@ -106,8 +106,13 @@ FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AU
                    r"|\b(?!(?:who|what|it|that|there|he|she|where|how|when|here|let)['’]s\b)\w+['’]s\s+(?:\w+\s+)??(\w+)"
                    r"\s*(?:\?|$|(?:in|on|at|for|of|today|now|this|that|and)\b)", re.I)
 # The event of a passive "when" question: "When was X founded?" asks for the founding, not any date about X
-WHEN_PASSIVE = re.compile(r"^\W*when\s+(?:was|were|is|are|will\s+be|has\s+been|had\s+been)\s+.+?\s+(\w+(?:ed|en)|built|made|"
-                          r"held|set up|born|sold|bought|hit|put)\W*$", re.I)
+WHEN_PASSIVE = re.compile(r"^\W*(?:when|(?:in\s+)?(?:what|which)\s+year|where)\s+(?:was|were|is|are|will\s+be|has\s+been|had\s+been)\s+"
+                          r".+?\s+(\w+(?:ed|en)|built|made|held|set up|born|sold|bought|hit|put)\W*$", re.I)
+# The deed of "Who founded X?", "who owns it?": founding, building or owning a thing is a fact a
+# passage states in so many words (or near ones), not one that any sentence naming X and a person
+# answers. Verbs told in many ways ("runs": oversees, is in charge of) are left to the other checks.
+WHO_DID = re.compile(r"^\W*who\s+(?:first\s+|originally\s+|actually\s+|really\s+)?(found(?:ed|s)?|creat(?:ed|es)|"
+                     r"establish(?:ed|es)|buil(?:t|ds)|invent(?:ed|s)|own(?:ed|s)|head(?:ed|s))\b", re.I)
 # Verbs that only report an event ("when was the ban announced?"): the event is the thing asked about.
 REPORTED = re.compile(r"(announc|report|reveal|unveil|declar|disclos|releas|confirm)\w*|stated|made public", re.I)
 # What is counted: "how many employees", "how many outdoor units" (a plural right after wins)
@@ -383,8 +388,10 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         query.names = [name_tokens(n, lexical) for n in given
                        if n not in query.premises and not n.startswith("“") and not NUMBER.fullmatch(n)]
         query.names = [n for n in query.names if n]
-        found = FOCUS.search(question) or COUNTED.search(question) or WHEN_PASSIVE.search(question)
-        if found is not None and found.re is WHEN_PASSIVE and REPORTED.fullmatch(found.group(1)):
+        # "What year was X founded?" asks for the founding (the date is the answer's form), not for "year"
+        found = WHEN_PASSIVE.search(question) or FOCUS.search(question) or COUNTED.search(question) \
+            or WHO_DID.search(question)
+        if found is not None and found.re in (WHEN_PASSIVE, WHO_DID) and REPORTED.fullmatch(found.group(1)):
             found = None  # "when was the ban announced?" asks when the ban came, not for the word "announced"
         word = next((g for g in reversed(found.groups()) if g), "") if found else ""
         token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""

@@ -222,3 +222,16 @@ def test_set_phrases_are_not_what_a_question_is_about():
     query = query_of("why was the budget cut in the first place?")
     assert stem("place") not in query.terms and stem("first") not in query.terms and stem("budget") in query.terms
     assert query_of("who leads the team these days").terms.keys() == query_of("who leads the team").terms.keys()
+
+
+def test_who_made_or_leads_a_thing_looks_for_the_deed_itself():
+    # "Who founded X?" is not answered by any sentence naming X and a person: it must tell of a founding
+    words_ = INDEX.speller.dictionary | {"founded", "owns", "built", "year"}  # real words, not typos
+
+    def focus(question):
+        return analyze(question, [], INDEX, words_).focus
+
+    assert focus("Who founded the team?") == stem("founded") and focus("who owns the team?") == stem("owns")
+    assert focus("Who originally built the team?") == stem("built")
+    assert focus("What year was the team founded?") == stem("founded")  # the year is the answer's form
+    assert focus("Who hired the engineers?") == ""  # a deed told in many ways ("took on", "recruited")
