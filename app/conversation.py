@@ -70,12 +70,14 @@ def _ordinal(question: str, replies: list[str]) -> str | None:
 
 
 def _subject(question: str, known_names: frozenset[str] = frozenset()) -> str | None:
-    """The main name a question is about: its first capitalised phrase after the first word, or,
-    when the user typed in lower case, its first word that the sources write as a name."""
-    found = names(question)
-    if found:
-        return found[0]
-    return next((w for w in words(question) if w.lower() in known_names), None)
+    """The main name a question is about: the first one it gives, a capitalised phrase after its
+    first word or, typed in lower case, a word the sources write as a name ("who is sensetime and
+    why did the US ban it" is about sensetime, not the US)."""
+    found = [(question.find(n), n) for n in names(question)]
+    lower = next(((m.start(), m.group(0)) for m in re.finditer(r"[\w’'-]+", question)
+                  if m.group(0).islower() and m.group(0) in known_names and m.start() > 0), None)
+    found += [lower] if lower else []
+    return min(found)[1] if found else None
 
 
 def _topic(question: str) -> str:
@@ -101,8 +103,11 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     if picked:
         return picked
     about = WHAT_ABOUT.match(question)
-    if about and (WH_WORD.match(about.group(1)) or FULL_QUESTION.match(about.group(1))):
-        about = None  # "and when?", "and when is he presenting it?": a new question, not a new subject
+    if about and (WH_WORD.match(about.group(1)) or FULL_QUESTION.match(about.group(1))
+                  or re.search(r",\s*(?:when|why|where|who|how|what|which|can|do|does|did|is|are)\b", about.group(1), re.I)):
+        # "and when?", "and when is he presenting it?", "what about kids, how many can they take?":
+        # a new question, not a new subject
+        about = None
     subject = _subject(last, known_names)
     if about and subject:  # "What about Hikvision?" after "Why was SenseTime banned?"
         return re.sub(rf"\b{re.escape(subject)}\b", about.group(1), last, count=1)

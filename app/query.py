@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from app.conversation import MORE, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
-from app.text import FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, question_word, stem, tokens, words
+from app.text import (FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, question_word, stem,
+                      swapped_function_word, tokens, words)
 
 AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|writer|reporter|journalist|byline)\b", re.I)
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
@@ -336,6 +337,9 @@ def spelled(text: str, lexical: LexicalIndex, dictionary: frozenset[str] = froze
         token = normal(word)
         if word.lower() in STOPWORDS or known_word(word, dictionary) or token in lexical.vocabulary:
             return word
+        common = swapped_function_word(word)
+        if common:
+            return common
         fixed = lexical.speller.correct(word, token)
         if fixed == token:
             return word

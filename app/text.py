@@ -181,6 +181,20 @@ def _edit_kind(typed: str, word: str) -> int:
     return 2 if swapped else 0
 
 
+def swapped_function_word(word: str) -> str:
+    """The common word (a stop word) that ``word`` is with two neighbouring letters swapped ("thier": "their"), or "".
+
+    Such words are never in the corpus vocabulary, so the corpus speller would turn them into the
+    nearest corpus word ("thier": "Tiger"). Only swaps, and only words of four letters or more: a
+    letter left out or changed in a short word is as likely a different word.
+    """
+    low = word.lower()
+    if len(low) < 4 or low in STOPWORDS:
+        return ""
+    near = [w for w in STOPWORDS if len(w) == len(low) and _edit_kind(low, w) == 2]
+    return near[0] if len(near) == 1 else ""
+
+
 def question_word(text: str) -> str:
     """The question with a hurried spelling of its opening question word written out ("wich", "waht", "wen").
 

@@ -35,6 +35,18 @@ def test_what_about_swaps_the_subject():
     assert standalone_query("What about Hikvision?", history) == "Why was Hikvision banned?"
 
 
+def test_what_about_followed_by_its_own_question_asks_that_question():
+    history = [U("how long are books lent for at Millbrook?"), A("Books are lent for three weeks. [1]")]
+    rewritten = standalone_query("what about for kids, how many can they take?", history)
+    assert rewritten.startswith("what about for kids, how many can they take?") and "Millbrook" in rewritten
+
+
+def test_what_about_swaps_the_first_name_the_question_gave_typed_in_any_case():
+    history = [U("who is sensetime and why did the US ban investing in it"), A("... [1]")]
+    assert standalone_query("what about Hikvision?", history, frozenset({"sensetime"})) == \
+        "who is Hikvision and why did the US ban investing in it"
+
+
 @pytest.mark.parametrize("bad", ["x", [1], [{"role": "system", "content": "hi"}], [{"role": "user"}]])
 def test_malformed_history_is_a_clear_error(bad):
     with pytest.raises(DossierError, match="history"):

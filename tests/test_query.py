@@ -235,3 +235,8 @@ def test_who_made_or_leads_a_thing_looks_for_the_deed_itself():
     assert focus("Who originally built the team?") == stem("built")
     assert focus("What year was the team founded?") == stem("founded")  # the year is the answer's form
     assert focus("Who hired the engineers?") == ""  # a deed told in many ways ("took on", "recruited")
+
+
+def test_a_common_word_with_two_letters_swapped_is_that_word_not_a_corpus_word():
+    assert query_of("how many engineers did thier team hire").standalone == "how many engineers did their team hire"
+    assert query_of("what was the budjet").standalone == "what was the budget"  # corpus words are still corrected
