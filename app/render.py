@@ -26,6 +26,17 @@ def _where(c: Citation) -> str:
 
 
 SEARCHED_CONTEXT_CHARS = 80
+LABEL_CHARS = 240  # a question shown as a label (a heading, "searched for") is cut to about this length
+
+
+def shortened(text: str, limit: int = LABEL_CHARS) -> str:
+    """A long question as a label: its start and its end (where the question usually is), the middle
+    left out. A pasted page as a question would otherwise fill the screen with itself."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit * 2 // 3].rsplit(" ", 1)[0]
+    tail = text[-(limit // 3):].split(" ", 1)[-1]
+    return f"{head} … {tail}"
 
 
 def searched_for(answer: Answer) -> str:
@@ -34,11 +45,11 @@ def searched_for(answer: Answer) -> str:
     query = answer.standalone_query
     at = query.rfind(" (")  # the conversation's words are appended last, in brackets, without brackets of their own
     if at < 0 or not query.endswith(")"):
-        return query
+        return shortened(query)
     context = query[at + 2:-1]
     if len(context) > SEARCHED_CONTEXT_CHARS:
         context = context[:SEARCHED_CONTEXT_CHARS].rsplit(" ", 1)[0] + " …"
-    return f"{query[:at]} ({context})"
+    return f"{shortened(query[:at])} ({context})"
 
 
 def text(answer: Answer) -> str:
@@ -186,7 +197,7 @@ def sources_html(turns: list[tuple[str, Answer]]) -> str:
         cited = answer.near_misses if answer.abstained else answer.citations
         label = ("Closest passages — these do not answer the question" if answer.abstained else "Sources")
         items = [_source(c, turn, answer.abstained) for c in cited]
-        blocks.append(f'<section class="turn"><h4>Q{turn}: {html.escape(question)}</h4>'
+        blocks.append(f'<section class="turn"><h4>Q{turn}: {html.escape(shortened(question))}</h4>'
                       f'<div class="src-label">{label}</div>{"".join(items) or "<p>No passages.</p>"}</section>')
     return "".join(blocks)
 

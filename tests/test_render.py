@@ -95,3 +95,13 @@ def test_the_conversation_s_words_shown_as_searched_for_are_cut_short():
     assert len(shown) <= len("Who else? ()") + render.SEARCHED_CONTEXT_CHARS + 2
     short = "and when? (Trump administration 2019)"
     assert render.searched_for(Answer("and when?", short, "…", False, [], [])) == short
+
+
+def test_a_pasted_page_as_a_question_is_shown_as_its_start_and_end():
+    pasted = "Treasury said this. " * 1000 + "So what did Treasury say?"
+    answer = Answer(pasted, pasted.replace("this", "that"), "…", True, [], [])
+    shown = render.searched_for(answer)
+    assert len(shown) <= render.LABEL_CHARS + 10 and shown.endswith("So what did Treasury say?") and " … " in shown
+    panel = render.sources_html([(pasted, answer)])
+    assert len(panel) < 1000 and "So what did Treasury say?" in panel
+    assert render.searched_for(Answer("why?", "why was it banned?", "…", False, [], [])) == "why was it banned?"
