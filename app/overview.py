@@ -97,6 +97,9 @@ def _split(chunks: list[Chunk]) -> list[Doc]:
             for doc_id, parts in sorted(by_doc.items())]
 
 
+ALL_DOCS = re.compile(r"\b(documents|docs|sources|files|articles|texts|pages|all|everything|each|every)\b", re.I)
+
+
 def _pick(query: Query, docs: list[Doc], hits: list[Hit]) -> list[Doc]:
     """The documents a question about 'this' means: named by title or kind, last cited, or all."""
     asked = {w.lower() for w in words(query.question)} - {"the", "a", "this", "that", "it", "of"}
@@ -110,6 +113,8 @@ def _pick(query: Query, docs: list[Doc], hits: list[Hit]) -> list[Doc]:
     if named:
         top = max(n for n, _ in named)
         return [d for n, d in named if n == top]
+    if ALL_DOCS.search(query.question):  # "summarize the documents", "what are all the sources about"
+        return docs
     if query.said:  # in a conversation, "this" is the document the answers came from
         given = [p.strip() for p in re.split(r"\s*\[\d+\]\s*", query.said) if len(p.strip()) > 20]
         cited = [d for d in docs if any(g in c.text for c in d.chunks for g in given)]

@@ -33,6 +33,15 @@ def test_a_summary_of_several_documents_gives_each_its_lead(memos):
     assert len({c.doc_id for c in answer.citations}) == 4 and answer.answer.startswith("The 4 documents")
 
 
+def test_summarize_the_documents_in_a_conversation_about_one_of_them_covers_them_all(memos):
+    first = memos.ask("who leads project larkspur?")
+    history = [{"role": "user", "content": "who leads project larkspur?"},
+               {"role": "assistant", "content": first.answer}]
+    assert {c.doc_id for c in memos.ask("summarize it", history).citations} == {"larkspur-status-memo"}
+    answer = memos.ask("Summarize the documents", history)
+    assert len({c.doc_id for c in answer.citations}) == 4 and answer.answer.startswith("The 4 documents")
+
+
 def test_author_date_and_source_come_from_metadata_labelled_as_such(memos):
     author = memos.ask("who wrote the larkspur memo?")
     assert "written by Priya Ramanathan" in author.answer and "document's details" in author.answer
