@@ -18,6 +18,7 @@ from app.records import Answer, Event
 from app.retrieval import Retriever
 from app.settings import Settings
 from app.store import Store
+from app.text import STOPWORDS, words
 from app.timeline import timeline
 
 # Corpora up to this many chunks get every sentence vector cached at start (about 2,000 sentences,
@@ -50,8 +51,20 @@ class Pipeline:
         answer = self._compound(question, parts, history, budget) if parts else None
         if answer is None:
             answer = self._answer(question, history, budget)
+            if answer.abstained and answer.standalone_query != question and self._stands_alone(question):
+                # A follow-up that changes subject ("will this hurt their IPO?" after a question on the
+                # camps) may be pulled off course by the words the conversation added: asked on its
+                # own, its own words may find the answer.
+                alone = self._answer(question, [], budget)
+                if not alone.abstained:
+                    answer = alone
         answer.latency_ms = (time.perf_counter() - t0) * 1000
         return answer
+
+    @staticmethod
+    def _stands_alone(question: str) -> bool:
+        """Whether a question says enough to be asked without the conversation: two content words of its own."""
+        return sum(w.lower() not in STOPWORDS for w in words(question)) >= 2
 
     def _compound(self, question: str, parts: list[str], history: list, budget: Budget) -> Answer | None:
         """Each part of a two-part question answered in turn, the second as a follow-up to the first

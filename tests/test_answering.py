@@ -293,6 +293,15 @@ def test_how_the_company_reacted_is_what_its_spokeswoman_said(real, question):
     assert_citations_resolve(answer)
 
 
+def test_a_follow_up_that_changes_subject_is_answered_by_its_own_words(real):
+    # "their" pulled in the camps from the question before; asked on its own, the question is answered
+    _, answer = follow_up(real, "how many uyghurs have been detained", "will this mess up their IPO")
+    assert not answer.abstained and "initial public offering" in answer.citations[0].sentence
+    assert_citations_resolve(answer)
+    _, answer = follow_up(real, "how many uyghurs have been detained", "what about their revenue?")
+    assert answer.abstained  # nothing to find in context or without it: still refused
+
+
 def test_what_else_she_said_is_the_spokeswomans_next_quote(real):
     first, answer = follow_up(real, "Who spoke for SenseTime?", "what else did she say?")
     assert "June Jin" in first.answer
