@@ -104,9 +104,10 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
         return picked
     about = WHAT_ABOUT.match(question)
     if about and (WH_WORD.match(about.group(1)) or FULL_QUESTION.match(about.group(1))
-                  or re.search(r",\s*(?:when|why|where|who|how|what|which|can|do|does|did|is|are)\b", about.group(1), re.I)):
+                  or re.search(r",\s*(?:when|why|where|who|how|what|which|can|do|does|did|is|are)\b", about.group(1), re.I)
+                  or re.match(r"(?:their|its|his|her)\b", about.group(1), re.I)):
         # "and when?", "and when is he presenting it?", "what about kids, how many can they take?":
-        # a new question, not a new subject
+        # a new question, not a new subject; "what about their revenue?" asks of the same subject
         about = None
     subject = _subject(last, known_names)
     if about and subject:  # "What about Hikvision?" after "Why was SenseTime banned?"

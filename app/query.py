@@ -105,7 +105,9 @@ FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AU
                    r"|^\W*(?:who|what)\s+(?:is|was|are|were)\s+the\s+(?:[\w'’-]+\s+)*?(\w+)\s*(?:\?|$|(?:of|in|at|for|on)\b)"
                    # a possessive, not a contraction ("who's speaking", "what's new")
                    r"|\b(?!(?:who|what|it|that|there|he|she|where|how|when|here|let)['’]s\b)\w+['’]s\s+(?:\w+\s+)??(\w+)"
-                   r"\s*(?:\?|$|(?:in|on|at|for|of|today|now|this|that|and)\b)", re.I)
+                   r"\s*(?:\?|$|(?:in|on|at|for|of|today|now|this|that|and)\b)"
+                   # a follow-up on the same subject: "and what about their revenue?"
+                   r"|^\W*(?:and\s+)?(?:what|how)\s+about\s+(?:their|its|his|her)\s+(?:\w+\s+)??(\w+)\W*$", re.I)
 # The event of a passive "when" question: "When was X founded?" asks for the founding, not any date about X
 WHEN_PASSIVE = re.compile(r"^\W*(?:when|(?:in\s+)?(?:what|which)\s+year|where)\s+(?:was|were|is|are|will\s+be|has\s+been|had\s+been)\s+"
                           r".+?\s+(\w+(?:ed|en)|built|made|held|set up|born|sold|bought|hit|put)\W*$", re.I)

@@ -41,6 +41,12 @@ def test_what_about_followed_by_its_own_question_asks_that_question():
     assert rewritten.startswith("what about for kids, how many can they take?") and "Millbrook" in rewritten
 
 
+def test_what_about_their_thing_asks_of_the_same_subject():
+    history = [U("Who leads Project Larkspur?"), A("Project Larkspur is led by Dr. Tomasz Okafor. [1]")]
+    rewritten = standalone_query("what about their budget?", history)
+    assert rewritten.startswith("what about their budget? (") and "Larkspur" in rewritten
+
+
 def test_what_about_swaps_the_first_name_the_question_gave_typed_in_any_case():
     history = [U("who is sensetime and why did the US ban investing in it"), A("... [1]")]
     assert standalone_query("what about Hikvision?", history, frozenset({"sensetime"})) == \
