@@ -85,6 +85,11 @@ SUMMARY = re.compile(
     rf"(give|tell) me (the|a) (short|quick|brief) version)\b"
     r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$"
     rf"|^\W*(what|wat|wut)('s|s| is) {_DOC}\W*$", re.I)  # "whats this doc": the document itself
+# "what does the article say about Hikvision?", "what about Huawei, what does the memo say about it?":
+# a question on one subject, not a request for a summary of the whole document.
+ABOUT_SOMETHING = re.compile(rf"\b(say|says|said|cover|covers|talk|talks|tell|tells|mention|mentions|write|writes)\s+"
+                             rf"(?:\w+\s+)?about\s+(?!(?:it|this|that|them|itself|{_DOC})\W*$)\w|"
+                             r"^\W*(?:and\s+)?(?:what|how)\s+about\s+\w", re.I)
 PUBLISHED = re.compile(
     rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from)|publication date|"
     rf"(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b", re.I)
@@ -217,7 +222,7 @@ def intent_of(question: str) -> str:
         return "title"
     if SOURCE.search(q):
         return "source"
-    if SUMMARY.search(q):
+    if SUMMARY.search(q) and not ABOUT_SOMETHING.search(q):
         return "summary"
     return "content"
 

@@ -240,3 +240,15 @@ def test_who_made_or_leads_a_thing_looks_for_the_deed_itself():
 def test_a_common_word_with_two_letters_swapped_is_that_word_not_a_corpus_word():
     assert query_of("how many engineers did thier team hire").standalone == "how many engineers did their team hire"
     assert query_of("what was the budjet").standalone == "what was the budget"  # corpus words are still corrected
+
+
+@pytest.mark.parametrize("question, intent", [
+    ("what does the article say about Hikvision?", "content"),
+    ("What about Hikvision, what does the article say about it?", "content"),
+    ("summarize what the memo says about the budget", "content"),
+    ("what does the article say?", "summary"),
+    ("what does the article say about it?", "summary"),
+    ("what is this document about", "summary"),
+])
+def test_what_a_document_says_about_one_subject_is_a_question_not_a_summary(question, intent):
+    assert intent_of(question) == intent
