@@ -35,9 +35,10 @@ MIN_EVIDENCE = 0.33  # floor of the combined score of the best sentence
 MIN_COVERAGE = 0.20  # share of the question's weighted terms found near the best sentence (0.30 refused more on dev)
 MIN_FOCUS = 0.6  # the thing asked for ("revenue" in "what was its revenue?") must be in the passage, or a near word
 # A further sentence must score this share of the best one. The sentence that answers is often the
-# second to fourth best (paraphrases score low): 0.80 left it out more often on the read splits, and
-# dev was the same either way; mean answers grew from 47 to 52 words on dev, 56 to 61 on test8.
-FOLLOW_RATIO = 0.70
+# second to fourth best (paraphrases score low): 0.80 left it out more often on the read splits (dev
+# was the same either way); 0.70 found 5 more there but padded answers past the 60-word mean the
+# eval floors allow (a browser trial saw off-topic sentences). At 0.75 dev answers average 49 words.
+FOLLOW_RATIO = 0.75
 LIST_FOLLOW_RATIO = 0.70  # lists gather more of the nearby items
 # When the best sentence's passage lacks a name the question gives, the best one whose passage holds
 # them all is judged instead if it scores this share of it (chosen on test..test6; dev has no such case).
