@@ -188,7 +188,9 @@ class Answerer:
         if not cands:
             return self.abstain(query, hits, cands, None)
         # "What did X say": X's pattern; ``named`` only when the question itself names X (not "they").
-        speaker = speaker_pattern(query) if query.qtype == "say" else None
+        speaker = speaker_pattern(query) if query.qtype in ("say", "who") else None
+        if query.qtype == "who" and speaker is not None and not any(speaker.search(c.text) for c in cands):
+            speaker = None  # "who spoke for the firm?" where no sentence has "the firm" speak: any spokesperson may do
         named = speaker is not None and speaker_pattern(query, explicit_only=True) is not None
         # Acronyms of the missing names that the passages write out ("VC": "venture capital").
         written = {w: self._spelled_out(w, cands) for p in query.premises for w in words(p) if w[:2].isupper()}

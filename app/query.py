@@ -27,6 +27,11 @@ SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also)\W+)?(?:(?:
                           r"(?:the\s+)?(.+?)\s+(?:say|said|respond|reply|react|write|state|comment)\b|"
                           r"(?:did|has|have)\s+(?:the\s+)?(.+?)\s+(?:say|said|add|added|mention|mentioned)\s+anything\s+else\b|"
                           r"anything\s+else\s+(?:the\s+)?(.+?)\s+(?:said|says|say|added|mentioned)\b)", re.I)
+# "Who spoke for the company?", "who was the person speaking on behalf of X?": X's spokesperson is
+# found where X speaks ("X spokeswoman Y said").
+SPOKE_FOR = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?who(?:'s|s)?\s+(?:(?:is|was|were|are)\s+)?(?:(?:the|a)\s+\w+\s+)?"
+                       r"(?:speaking|spoke|speaks|talking|talked|talks)\s+(?:for|on\s+behalf\s+of)\s+(?:the\s+)?(.+?)\W*$",
+                       re.I)
 # A person quoted in an earlier answer: "... spokeswoman June Jin said", "..., Jin wrote."
 QUOTED_PERSON = re.compile(rf"\b((?-i:[A-Z])[\w'’-]+(?:\s+(?-i:[A-Z])[\w'’-]+)*)\s+{SPEECH}\b")
 _DOC = (r"((the|this|that) ([\w-]+ )?(article|document|story|piece|memo|text|report|source|doc|file|faq|note|policy|page)s?"
@@ -427,7 +432,7 @@ def speaker_pattern(query: Query, explicit_only: bool = False):
     ("..., said Mayor X."). ``explicit_only``: None when X is a pronoun the conversation resolved
     ("what did they say?"), which is a guess.
     """
-    subject = SAY_QUESTION.match(query.standalone)
+    subject = SAY_QUESTION.match(query.standalone) or SPOKE_FOR.match(query.standalone)
     if not subject:
         return None
     speaker = next(g for g in subject.groups() if g)

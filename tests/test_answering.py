@@ -309,6 +309,13 @@ def test_what_else_she_said_is_the_spokeswomans_next_quote(real):
     assert_citations_resolve(answer)
 
 
+@pytest.mark.parametrize("question", ["Who was the person speaking for SenseTime?", "who's speaking for sensetime in all this"])
+def test_who_speaks_for_a_company_is_its_spokesperson(real, question):
+    answer = real.ask(question)
+    assert not answer.abstained and "June Jin" in answer.citations[0].sentence
+    assert_citations_resolve(answer)
+
+
 def test_who_is_answered_by_a_person_not_by_the_company(real):
     answer = real.ask("who spoke for the chinese firm?")
     assert not answer.abstained and "June Jin" in answer.citations[0].sentence
