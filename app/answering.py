@@ -402,6 +402,11 @@ class Answerer:
                 cand.spoken = speaks(speaker, cand.text, passages[chunk.chunk_id])
                 if speaker_named:  # "How did X respond?": a sentence in which X doesn't speak doesn't answer it
                     cand.typed = cand.spoken
+            if query.kind and query.names and not all(set(n) <= cand.stems for n in query.names):
+                # "Which agency maintains the Entity List?": the name that answers stands beside what it
+                # is asked of, not in a sentence about something else
+                cand.typed = False
+                has_cue = 0.0
             w_cue = 1.0 if query.qtype == "author" else W_CUE
             if cand.spoken:
                 has_cue, w_cue = 1.0, W_SPEAKER

@@ -53,6 +53,11 @@ def test_a_name_asked_for_by_its_kind_is_the_name_of_that_kind(real, question):
     assert_citations_resolve(answer)
 
 
+def test_a_name_of_that_kind_in_a_sentence_about_something_else_does_not_answer(real):
+    # The Treasury Department oversees the investment list; nothing says which agency keeps the Entity List
+    assert real.ask("Which US agency maintains the Entity List?").abstained
+
+
 @pytest.mark.parametrize("question, fact", [
     ("How long do existing investors have to divest?", "one year"),
     ("How many Chinese companies are on the list?", "59"),
