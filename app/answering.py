@@ -210,7 +210,9 @@ class Answerer:
                        "named": best.named, "focus": query.focus, "focused": round(best.focused, 3),
                        "missing_terms": query.missing, "missing_premises": absent}
         if absent:
-            reason = (f"The sources don't mention {', '.join(absent)}, so they don't answer this. "
+            missing = ("say what holds today" if absent == ["today"]  # a date, not a thing to mention
+                       else f"mention {', '.join(absent)}")
+            reason = (f"The sources don't {missing}, so they don't answer this. "
                       "The closest passages are shown with it.")
             return self.abstain(query, hits, ranked, reason, diagnostics)
         if not self._answers(best, query):

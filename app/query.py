@@ -251,13 +251,15 @@ def compound_parts(question: str) -> list[str]:
 
 
 def premises(question: str) -> list[str]:
-    """Names, numbers and quoted phrases the question takes as given: each must occur in the sources."""
+    """Names, numbers, quoted phrases and "today" the question takes as given: each must occur in the sources."""
     folded = fold(question)  # "U.S." is one name, not the letter U
     found = [n for n in names(folded) if n.lower() not in STOPWORDS]
     first = words(question)[:1]
     found += [w for w in first if w.isupper() and len(w) > 1 and w.lower() not in STOPWORDS]
     found += NUMBER.findall(question)
     found += [f"“{q}”" for q in QUOTED.findall(question)]
+    # "today" is a date too: sources written before it can't say what holds on it, unless they speak of it
+    found += [m.group(0).lower() for m in re.finditer(r"\btoday\b", question, re.I)][:1]
     return list(dict.fromkeys(found))
 
 

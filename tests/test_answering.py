@@ -53,6 +53,12 @@ def test_a_name_asked_for_by_its_kind_is_the_name_of_that_kind(real, question):
     assert_citations_resolve(answer)
 
 
+def test_what_holds_today_is_not_in_sources_written_before_it(real):
+    answer = real.ask("Is SenseTime still on the investment ban list today?")
+    assert answer.abstained and answer.answer.startswith("The sources don't say what holds today")
+    assert not real.ask("can americans still buy sensetime shares?").abstained  # "still" alone asks as of the source
+
+
 def test_a_name_of_that_kind_in_a_sentence_about_something_else_does_not_answer(real):
     # The Treasury Department oversees the investment list; nothing says which agency keeps the Entity List
     assert real.ask("Which US agency maintains the Entity List?").abstained

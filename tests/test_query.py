@@ -252,3 +252,8 @@ def test_a_common_word_with_two_letters_swapped_is_that_word_not_a_corpus_word()
 ])
 def test_what_a_document_says_about_one_subject_is_a_question_not_a_summary(question, intent):
     assert intent_of(question) == intent
+
+
+def test_today_is_a_date_the_question_takes_as_given():
+    assert "today" in premises("Is the budget still approved today?")
+    assert "today" not in premises("Is the budget still approved?")
