@@ -133,7 +133,7 @@ COUNTED = re.compile(rf"\bhow many\s+(?:of\s+(?:the|its|their)\s+)?(\w+)(?:\s+(?
 # "how much did it cost / did they pay / was invested": the answer is an amount of money
 MONEY_QUESTION = re.compile(r"\bhow much\b(?!\s+(time|longer|later|more time)\b)(?=.*\b(cost|costs|pay|paid|price|priced|spend|"
                             r"spent|fees?|money|cash|worth|invest|invested|put into|raise|raised|budget|charge|charged|"
-                            r"fines?|earn|earned)\b)",
+                            r"fines?|earn|earned|revenues?|sales|profits?|income|earnings|salary|salaries)\b)",
                             re.I)
 # "what did they pay", "what was its revenue", "what is the share price": also an amount of money
 MONEY_WHAT = re.compile(r"^\W*(what|whats|wat)\b.*\b(pay|paid|spend|spent|cost|costs|price|prices|valuation|worth|revenues?|"

@@ -53,6 +53,10 @@ def test_a_name_asked_for_by_its_kind_is_the_name_of_that_kind(real, question):
     assert_citations_resolve(answer)
 
 
+def test_how_much_revenue_wants_an_amount_not_the_dateline(real):
+    assert real.ask("How much revenue did SenseTime make in 2021?").abstained
+
+
 def test_what_holds_today_is_not_in_sources_written_before_it(real):
     answer = real.ask("Is SenseTime still on the investment ban list today?")
     assert answer.abstained and answer.answer.startswith("The sources don't say what holds today")
