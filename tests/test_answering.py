@@ -44,12 +44,19 @@ def test_every_sentence_carries_a_marker_in_order(real):
     assert "Hikvision" in answer.answer and "Huawei" in answer.answer
 
 
-@pytest.mark.parametrize("question", ["Which government department runs the investment blacklist?",
-                                      "which agency is in charge of the no-invest list"])
-def test_a_name_asked_for_by_its_kind_is_the_name_of_that_kind(real, question):
-    # Many sentences hold names; the one asked for says what it is ("the Treasury Department")
+@pytest.mark.parametrize("question, fact", [
+    # a name asked for by its kind is a name that says it is one, among the many names nearby
+    ("Which government department runs the investment blacklist?", "Treasury Department"),
+    ("which agency is in charge of the no-invest list", "Treasury Department"),
+    # the company speaks through its spokeswoman; the administration "said" things about "a company" too
+    ("How did the company react to being blacklisted?", "opposes"),
+    ("so how did the company react to getting blacklisted?", "opposes"),
+    ("Who was the person speaking for SenseTime?", "June Jin"),
+    ("who's speaking for sensetime in all this", "June Jin"),
+])
+def test_the_sentence_asked_for_comes_first(real, question, fact):
     answer = real.ask(question)
-    assert not answer.abstained and "Treasury Department" in answer.citations[0].sentence
+    assert not answer.abstained and fact in answer.citations[0].sentence
     assert_citations_resolve(answer)
 
 
@@ -299,15 +306,6 @@ def test_a_misspelt_question_word_still_asks_for_a_list(real):
     assert not answer.abstained and all(c in answer.answer for c in ("Australia", "Norway", "United Kingdom"))
 
 
-@pytest.mark.parametrize("question", ["How did the company react to being blacklisted?",
-                                      "so how did the company react to getting blacklisted?"])
-def test_how_the_company_reacted_is_what_its_spokeswoman_said(real, question):
-    # The company speaks through June Jin; the administration "said" things about "a company" too
-    answer = real.ask(question)
-    assert not answer.abstained and "opposes" in answer.citations[0].sentence
-    assert_citations_resolve(answer)
-
-
 def test_a_follow_up_that_changes_subject_is_answered_by_its_own_words(real):
     # "their" pulled in the camps from the question before; asked on its own, the question is answered
     _, answer = follow_up(real, "how many uyghurs have been detained", "will this mess up their IPO")
@@ -321,13 +319,6 @@ def test_what_else_she_said_is_the_spokeswomans_next_quote(real):
     first, answer = follow_up(real, "Who spoke for SenseTime?", "what else did she say?")
     assert "June Jin" in first.answer
     assert not answer.abstained and "unfounded" in answer.citations[0].sentence
-    assert_citations_resolve(answer)
-
-
-@pytest.mark.parametrize("question", ["Who was the person speaking for SenseTime?", "who's speaking for sensetime in all this"])
-def test_who_speaks_for_a_company_is_its_spokesperson(real, question):
-    answer = real.ask(question)
-    assert not answer.abstained and "June Jin" in answer.citations[0].sentence
     assert_citations_resolve(answer)
 
 
