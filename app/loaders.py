@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from app.records import DossierError, Document, content_hash
+from app.text import MONTHS
 
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
              ".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -16,6 +17,11 @@ FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 # A heading on the first non-blank line: ATX ('# Title', closing #s dropped) or Setext ('Title' over '===')
 OPENING_HEADING = re.compile(r"\A\s*(?:#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$|([^\n]*\S[^\n]*)\n=+[ \t]*$)", re.M)
 TOP_HEADING = re.compile(r"^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
+# A full date on one of a plain-text file's opening lines: "3 March 2025", "March 3, 2025", "2025-03-03".
+OPENING_DATE = re.compile(rf"\b(?P<d1>\d{{1,2}})\s+(?P<m1>{MONTHS})\s+(?P<y1>\d{{4}})\b|"
+                          rf"\b(?P<m2>{MONTHS})\s+(?P<d2>\d{{1,2}}),?\s+(?P<y2>\d{{4}})\b|"
+                          r"\b(?P<y3>\d{4})-(?P<m3>\d{2})-(?P<d3>\d{2})\b", re.I)
+TITLE_WORDS = 12  # a plain-text file's first line is its title when it is this short and no sentence
 # A fetched file's record of where it came from, beside it: "page.html" + SIDECAR.
 SIDECAR = ".source.json"
 # The list of official sources to fetch (``dossier add --manifest``); kept in the corpus, never a document.
@@ -113,6 +119,31 @@ def _first_heading(text: str) -> str:
     return re.sub(r"\s+", " ", next(g for g in found.groups() if g)).strip()
 
 
+def _from_text(text: str) -> dict:
+    """A plain-text file's title and date from its opening lines, where notes and memos put them.
+
+    The first line is the title when it is short and not a sentence ("Riverside lab notes", not
+    "The lab bought a printer."); a full date on one of the first three lines is the date.
+    """
+    lines = [line.strip() for line in text.strip().splitlines()[:3] if line.strip()]
+    meta: dict = {}
+    dated_only = len(OPENING_DATE.sub("", lines[0]).split()) <= 1 if lines else False  # "3 March 2025" is no title
+    if len(lines) > 1 and len(lines[0].split()) <= TITLE_WORDS and not dated_only \
+            and not lines[0].endswith((".", "?", "!", ",", ";", ":")):
+        meta["title"] = lines[0]
+    for line in lines:
+        found = OPENING_DATE.search(line)
+        if found:
+            g = {k: v for k, v in found.groupdict().items() if v}
+            month = next(v for k, v in g.items() if k.startswith("m"))
+            number = int(month) if month.isdigit() else MONTHS.split("|").index(month.lower()) + 1
+            day, year = next(v for k, v in g.items() if k.startswith("d")), next(v for k, v in g.items() if k.startswith("y"))
+            if 1 <= number <= 12 and 1 <= int(day) <= 31:
+                meta["published"] = f"{year}-{number:02d}-{int(day):02d}"
+                break
+    return meta
+
+
 def _from_html(text: str) -> tuple[str, dict]:
     from app.extraction import extract_html
 
@@ -181,6 +212,8 @@ def load(path: Path | str, root: Path | None = None) -> Document:
             text, meta = _from_markdown(path, text)
         elif kind == "html":
             text, meta = _from_html(text)
+        else:
+            meta = _from_text(text)
     if not text.strip():
         raise LoadError(path, "no text found (a scanned PDF needs OCR first)" if kind == "pdf" else "no text found")
     meta.update(_from_sidecar(path))  # a fetched file: where it came from beats what the page claims

@@ -40,6 +40,19 @@ def test_plain_text_title_falls_back_to_file_name():
     assert doc.text.startswith("The Valley Orchard grows eleven varieties")
 
 
+@pytest.mark.parametrize("opening, title, published", [
+    ("Riverside lab notes\n3 March 2025\n\nThe lab bought a printer.", "Riverside lab notes", "2025-03-03"),
+    ("3 March 2025\nThe lab bought a printer.", "notes", "2025-03-03"),  # a date alone is no title
+    ("Budget memo, March 14, 2024\nThe budget grew.", "Budget memo, March 14, 2024", "2024-03-14"),
+    ("The lab bought a printer.\nIt cost 2025 euros.", "notes", ""),  # a sentence is no title, a number no date
+])
+def test_plain_text_takes_title_and_date_from_its_opening_lines(tmp_path, opening, title, published):
+    path = tmp_path / "notes.txt"
+    path.write_text(opening + "\n", encoding="utf-8")
+    doc = load(path, tmp_path)
+    assert (doc.title, doc.published) == (title, published) and doc.text.startswith(opening.split("\n")[0])
+
+
 @pytest.mark.parametrize("name, reason", [
     ("corrupt.pdf", "not a PDF"),
     ("truncated.pdf", "the PDF is damaged or incomplete and cannot be read"),
