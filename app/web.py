@@ -233,7 +233,8 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                 delete_yes = gr.Button("Yes, delete it", size="sm", variant="stop", elem_id="saved-delete-confirm")
                 delete_no = gr.Button("Keep it", size="sm", elem_id="saved-delete-cancel")
         gr.Markdown("# Dossier\nAnswers from the source documents only; every sentence is cited. "
-                    "Click a marker like [1] to see its passage (hovering highlights it when it is in view).")
+                    "Click or tap a marker like [1] to see its passage (on a computer, hovering highlights it when it is "
+                    "in view).")
         about = gr.Markdown(intro, elem_id="corpus-intro")  # a function: made again on every page load
         with gr.Tab("Chat"):
             with gr.Row():
