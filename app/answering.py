@@ -19,7 +19,7 @@ from app.injection import is_instruction
 from app.query import BYLINE, Query, missing_premises, speaker_pattern, speaks
 from app.records import Answer, Citation, Hit
 from app.settings import Settings
-from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, names, normal, tokens, words
+from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, names, normal, shortened, tokens, words
 
 # Weights and floors: the only place they are set. Chosen on evals/dev.jsonl only (floors on its 70
 # pairs written by someone who never saw the answerer; see evals/README.md), never on test.
@@ -47,6 +47,7 @@ STRICT_CUES = {"when", "count", "say", "author", "attribution"}  # further sente
 # The answer must hold a date, a number or who says so, beyond what the question already gives.
 TYPED = {"when", "count", "attribution"}
 OFF_FORM_PENALTY = 0.75  # a sentence without the date or number asked for ranks below one with it
+QUOTED_PART_CHARS = 160  # a part of a two-part question quoted in the answer is cut to about this
 REPEAT_PENALTY = 0.6  # a sentence the assistant already gave in this conversation
 SAID_SHARE = 0.6  # share of a sentence's words found in earlier answers for it to count as given
 PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
@@ -496,7 +497,7 @@ class Answerer:
         texts, citations = [], []
         for part, answer in zip(parts, answers):
             if answer.abstained:
-                texts.append(f"The sources don't answer “{part}”")
+                texts.append(f"The sources don't answer “{shortened(part, QUOTED_PART_CHARS)}”")
                 continue
             shift = len(citations)
             if answer.composed:  # metadata answers: their own text, markers moved on

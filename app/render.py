@@ -13,6 +13,7 @@ from app.chunking import split_sentences
 from app.injection import is_instruction
 from app.overview import pretty_date
 from app.records import Answer, Citation, Event
+from app.text import shortened
 
 FLAG_NOTE = "Addressed to an AI assistant: shown as written, never used as an answer"
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~$])")  # inline Markdown syntax
@@ -29,27 +30,17 @@ SEARCHED_CONTEXT_CHARS = 80
 LABEL_CHARS = 240  # a question shown as a label (a heading, "searched for") is cut to about this length
 
 
-def shortened(text: str, limit: int = LABEL_CHARS) -> str:
-    """A long question as a label: its start and its end (where the question usually is), the middle
-    left out. A pasted page as a question would otherwise fill the screen with itself."""
-    if len(text) <= limit:
-        return text
-    head = text[:limit * 2 // 3].rsplit(" ", 1)[0]
-    tail = text[-(limit // 3):].split(" ", 1)[-1]
-    return f"{head} … {tail}"
-
-
 def searched_for(answer: Answer) -> str:
     """What was searched for, as shown to the user: the conversation's words added to a follow-up are
     cut short, since a whole earlier answer can be among them (the search itself uses them all)."""
     query = answer.standalone_query
     at = query.rfind(" (")  # the conversation's words are appended last, in brackets, without brackets of their own
     if at < 0 or not query.endswith(")"):
-        return shortened(query)
+        return shortened(query, LABEL_CHARS)
     context = query[at + 2:-1]
     if len(context) > SEARCHED_CONTEXT_CHARS:
         context = context[:SEARCHED_CONTEXT_CHARS].rsplit(" ", 1)[0] + " …"
-    return f"{shortened(query[:at])} ({context})"
+    return f"{shortened(query[:at], LABEL_CHARS)} ({context})"
 
 
 def text(answer: Answer) -> str:
@@ -197,7 +188,7 @@ def sources_html(turns: list[tuple[str, Answer]]) -> str:
         cited = answer.near_misses if answer.abstained else answer.citations
         label = ("Closest passages — these do not answer the question" if answer.abstained else "Sources")
         items = [_source(c, turn, answer.abstained) for c in cited]
-        blocks.append(f'<section class="turn"><h4>Q{turn}: {html.escape(shortened(question))}</h4>'
+        blocks.append(f'<section class="turn"><h4>Q{turn}: {html.escape(shortened(question, LABEL_CHARS))}</h4>'
                       f'<div class="src-label">{label}</div>{"".join(items) or "<p>No passages.</p>"}</section>')
     return "".join(blocks)
 
@@ -206,7 +197,10 @@ def markdown(turns: list[tuple[str, Answer]]) -> str:
     """A conversation as Markdown, each answer followed by its quoted, dated, linked sources."""
     out = ["# Dossier conversation", ""]
     for i, (question, answer) in enumerate(turns, start=1):
-        out += [f"## Q{i}: {question}", ""]
+        heading = shortened(question, LABEL_CHARS)
+        out += [f"## Q{i}: {heading}", ""]
+        if heading != question:  # a pasted page: the heading shows its ends, the record keeps it whole
+            out += ["Question as asked:", "", *[f"> {line}" for line in question.splitlines() or [""]], ""]
         if answer.standalone_query != question:
             out += [f"_Searched for: {searched_for(answer)}_", ""]
         out += [answer.answer, ""]

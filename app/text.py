@@ -288,3 +288,14 @@ class Speller:
         if ranked and difflib.SequenceMatcher(None, token, ranked[0]).ratio() >= 0.8:
             return ranked[0]
         return token
+
+
+def shortened(text: str, limit: int) -> str:
+    """A long question as a label: its start and its end (where the question usually is), the middle
+    left out. A pasted page as a question would otherwise fill the screen with itself."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit * 2 // 3].rsplit(" ", 1)[0]
+    tail = text[-(limit // 3):].split(" ", 1)[-1]
+    return f"{head} … {tail}"
+

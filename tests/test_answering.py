@@ -2,8 +2,9 @@
 
 import pytest
 
+from app.answering import QUOTED_PART_CHARS, Answerer
 from app.loaders import load
-from app.records import DossierError
+from app.records import Answer, DossierError
 from tests.conftest import CORPUS
 
 ARTICLE = load(CORPUS / "wapo-sensetime-investment-ban.md", CORPUS).text
@@ -366,3 +367,13 @@ def test_a_two_part_question_gets_both_parts_answered_once_each(memos):
 def test_a_second_part_about_what_the_first_part_lacks_is_not_answered(real):
     answer = real.ask("who is the CEO of SenseTime and what did he say?")  # no CEO, so nothing "he" said
     assert answer.abstained, answer.answer
+
+
+def test_a_long_part_the_sources_dont_answer_is_quoted_by_its_ends(real):
+    part = "and what it means for investors " + "filler " * 300 + "in the end?"
+    answered = real.ask("How long do existing investors have to divest?")
+    refused = Answer(part, part, "The sources don't say.", True, [], [])
+    merged = Answerer.merge("q", ["How long do existing investors have to divest?", part], [answered, refused])
+    quoted = merged.answer.split("The sources don't answer “", 1)[1]
+    assert len(quoted) < QUOTED_PART_CHARS + 10 and quoted.endswith("in the end?”")
+

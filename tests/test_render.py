@@ -104,4 +104,7 @@ def test_a_pasted_page_as_a_question_is_shown_as_its_start_and_end():
     assert len(shown) <= render.LABEL_CHARS + 10 and shown.endswith("So what did Treasury say?") and " … " in shown
     panel = render.sources_html([(pasted, answer)])
     assert len(panel) < 1000 and "So what did Treasury say?" in panel
+    exported = render.markdown([(pasted, answer)])
+    heading = next(line for line in exported.splitlines() if line.startswith("## Q1"))
+    assert len(heading) < render.LABEL_CHARS + 20 and f"> {pasted}" in exported  # the record keeps it whole
     assert render.searched_for(Answer("why?", "why was it banned?", "…", False, [], [])) == "why was it banned?"
