@@ -163,14 +163,16 @@ class Answerer:
         seen: dict[tuple[str, int], Candidate] = {}
         for hit in hits:
             chunk = hit.chunk
+            title = chunk.meta.get("title", "").strip()
             asked = ""
             for s in split_sentences(chunk.text, offset=chunk.start):
                 key = (chunk.doc_id, s.start)
                 if s.text.rstrip("”\"' )").endswith("?"):
                     asked = s.text
                     continue
+                # not a heading (a note's title line is one, though unmarked), nor addressed to an AI
                 if key not in seen and len(words(s.text)) >= 3 and not s.text.startswith("#") \
-                        and not is_instruction(s.text):  # not a heading, nor addressed to an AI
+                        and s.text.strip() != title and not is_instruction(s.text):
                     seen[key] = Candidate(hit, s.start, s.end, s.text, stems=frozenset(tokens(s.text)), asked=asked)
                 asked = ""
         return list(seen.values())

@@ -80,6 +80,11 @@ def _subject(question: str, known_names: frozenset[str] = frozenset()) -> str | 
     return min(found)[1] if found else None
 
 
+def names_own_subject(question: str, known_names: frozenset[str] = frozenset()) -> bool:
+    """Whether a question names what it is about and points back at nothing ("who is X?", not "who is he?")."""
+    return _subject(question, known_names) is not None and not ANAPHORA.search(question)
+
+
 def _topic(question: str) -> str:
     """The content words of a question, in order."""
     return " ".join(w for w in words(question) if w.lower() not in STOPWORDS)

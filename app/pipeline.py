@@ -13,6 +13,7 @@ from app.answering import Answerer
 from app.chunking import split_sentences
 from app.embeddings import Embedder
 from app.limits import Budget, check_history, check_question
+from app.conversation import names_own_subject
 from app.query import analyze, compound_parts
 from app.records import Answer, Event
 from app.retrieval import Retriever
@@ -69,7 +70,10 @@ class Pipeline:
     def _compound(self, question: str, parts: list[str], history: list, budget: Budget) -> Answer | None:
         """Each part of a two-part question answered in turn, the second as a follow-up to the first
         (its "it" is the first's subject); None when neither part is answered."""
-        first = self._answer(parts[0], history, budget)
+        # "who is X and why was it banned?" says what it is about: its first part, naming X and no
+        # "it" or "they", is not a follow-up of the conversation even when, cut off, it is short
+        alone = names_own_subject(parts[0], self.retriever.lexical.proper)
+        first = self._answer(parts[0], [] if alone else history, budget)
         turns = list(history) + [{"role": "user", "content": parts[0]}, {"role": "assistant", "content": first.answer}]
         # "and ..." makes the second part a continuation, so it carries the first's topic
         second = self._answer("and " + parts[1], turns, budget)

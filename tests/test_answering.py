@@ -4,7 +4,8 @@ import pytest
 
 from app.answering import QUOTED_PART_CHARS, Answerer
 from app.loaders import load
-from app.records import Answer, DossierError
+from app.records import Answer, Chunk, DossierError, Hit
+from app.settings import Settings
 from tests.conftest import CORPUS
 
 ARTICLE = load(CORPUS / "wapo-sensetime-investment-ban.md", CORPUS).text
@@ -316,6 +317,13 @@ def test_a_follow_up_that_changes_subject_is_answered_by_its_own_words(real):
     assert answer.abstained  # nothing to find in context or without it: still refused
 
 
+def test_a_two_part_question_naming_its_subject_does_not_take_the_last_questions_topic(real):
+    _, answer = follow_up(real, "how long do existing investors have to sell their shares",
+                          "who is sensetime and why did the US ban investing in it")
+    assert answer.citations[0].sentence.startswith("SenseTime is one of China’s largest artificial intelligence")
+    assert "investors" not in answer.standalone_query.split(" / ")[0]
+
+
 def test_what_else_she_said_is_the_spokeswomans_next_quote(real):
     first, answer = follow_up(real, "Who spoke for SenseTime?", "what else did she say?")
     assert "June Jin" in first.answer
@@ -376,4 +384,12 @@ def test_a_long_part_the_sources_dont_answer_is_quoted_by_its_ends(real):
     merged = Answerer.merge("q", ["How long do existing investors have to divest?", part], [answered, refused])
     quoted = merged.answer.split("The sources don't answer “", 1)[1]
     assert len(quoted) < QUOTED_PART_CHARS + 10 and quoted.endswith("in the end?”")
+
+
+def test_a_notes_title_line_is_no_answer_sentence():
+    text = "Harbor Council Budget Vote\n3 March 2025\n\nThe Harbor Council voted 7 to 2 to approve the budget."
+    chunk = Chunk("notes:1", "notes", text, 0, len(text), meta={"title": "Harbor Council Budget Vote"})
+    sentences = [c.text for c in Answerer(Settings(), embedder=None).candidates([Hit(chunk, 1.0)])]
+    assert "Harbor Council Budget Vote" not in sentences
+    assert any(s.startswith("The Harbor Council voted 7 to 2") for s in sentences)
 

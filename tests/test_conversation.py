@@ -1,6 +1,6 @@
 import pytest
 
-from app.conversation import standalone_query, validate_history
+from app.conversation import names_own_subject, standalone_query, validate_history
 from app.records import DossierError
 
 U = lambda c: {"role": "user", "content": c}
@@ -101,4 +101,10 @@ def test_a_follow_up_carries_the_topic_it_refers_to(earlier, question, topic):
     history = [turn for q in earlier for turn in (U(q), A("... [1]"))]
     query = standalone_query(question, history)
     assert query.startswith(question + " (") and topic in query
+
+
+def test_a_question_naming_its_subject_and_pointing_back_at_nothing_stands_alone():
+    assert names_own_subject("who is sensetime?", frozenset({"sensetime"}))
+    assert names_own_subject("Who is Tomas Berg?")
+    assert not names_own_subject("who is he?") and not names_own_subject("what did Berg say about it?")
 
