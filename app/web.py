@@ -168,8 +168,8 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
         except DossierError as err:
             return f"**Not removed.** {render.escape_markdown(str(err))}", gr.update(visible=False)
         copy = "uploaded file" if own and removal.inside(own, settings.upload_dir) else "fetched copy"
-        what = (f"its {copy} is deleted and its passages leave the index" if own else
-                "its passages leave the index (its file, not Dossier's, is left where it is)")
+        what = (f"Its {copy} is deleted and its passages leave the index" if own else
+                "Its passages leave the index (its file, not Dossier's, is left where it is)")
         return f"Remove **{render.escape_markdown(title)}**? {what}.", gr.update(visible=True)
 
     def confirm_removal(doc_id):
