@@ -5,17 +5,18 @@ The CLI, the web app, the HTTP API and the eval runner all call this and render 
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 from app import ingest as ingesting
 from app.answering import Answerer
 from app.chunking import split_sentences
+from app.conversation import names_own_subject
 from app.embeddings import Embedder
 from app.limits import Budget, check_history, check_question
-from app.conversation import names_own_subject
 from app.query import analyze, compound_parts
-from app.records import Answer, Event
+from app.records import Answer, DossierError, Event
 from app.retrieval import Retriever
 from app.settings import Settings
 from app.store import Store
@@ -25,6 +26,8 @@ from app.timeline import timeline
 # Corpora up to this many chunks get every sentence vector cached at start (about 2,000 sentences,
 # a few seconds); larger ones warm up as questions come, so a 50,000-chunk server is not kept from answering.
 WARM_CHUNKS = 500
+
+log = logging.getLogger("dossier")
 
 
 class Pipeline:
@@ -46,8 +49,12 @@ class Pipeline:
         """
         t0 = time.perf_counter()
         budget = budget or Budget(self.settings.max_seconds_per_question)
-        question = check_question(question, self.settings)
-        history = check_history(history, self.settings)
+        try:
+            question = check_question(question, self.settings)
+            history = check_history(history, self.settings)
+        except DossierError as err:
+            log.info("question not taken: %s", err)
+            raise
         parts = compound_parts(question)
         answer = self._compound(question, parts, history, budget) if parts else None
         if answer is None:
@@ -60,6 +67,9 @@ class Pipeline:
                 if not alone.abstained:
                     answer = alone
         answer.latency_ms = (time.perf_counter() - t0) * 1000
+        # The question's length, not its text: what people ask may be private, and the log is the operator's.
+        log.info("question (%d characters, %d earlier turns) %s in %.0f ms, %d sentences cited", len(question),
+                 len(history), "refused" if answer.abstained else "answered", answer.latency_ms, len(answer.citations))
         return answer
 
     @staticmethod

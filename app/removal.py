@@ -13,6 +13,7 @@ the index, and its file, which is not Dossier's, is left where it is.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from app import ingest as ingesting
 from app.loaders import sidecar_of
 from app.records import DossierError
 
+
+log = logging.getLogger("dossier")
 
 @dataclass
 class Removed:
@@ -77,4 +80,5 @@ def remove(pipeline, doc_id) -> Removed:
             sidecar_of(Path(uploaded)).unlink(missing_ok=True)  # a fetched page's record of its origin
         pipeline.store.delete(chunk_ids)
         pipeline.store.bump_generation()
+    log.info("removed %s (%d passages%s)", doc_id, len(chunk_ids), ", its file deleted" if uploaded else "")
     return Removed(doc_id, state.title or doc_id, len(chunk_ids), uploaded)

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
     host: str = Field("127.0.0.1", description="Address the web app binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web app.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Level of the server's log lines on stderr: each question answered or refused (its length "
+                            "and outcome, not its text), each upload added or refused, each removal.")
     auth: str | None = Field(None, description="'user:password' to require a login for UI and API.")
     max_upload_mb: float = Field(20, gt=0, description="Largest file accepted by the upload box.")
     queue_size: int = Field(32, ge=1, description="Requests waiting before 'busy' is returned.")

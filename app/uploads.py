@@ -10,6 +10,7 @@ uploads survive restarts and rebuilds, and a killed upload is completed at the n
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -20,6 +21,8 @@ from app.records import DossierError
 from app.render import escape_markdown
 
 NAME_LIMIT = 100  # characters of the stem kept; file systems allow 255 bytes
+
+log = logging.getLogger("dossier")
 
 
 def stored_name(client_name: str) -> str:
@@ -61,6 +64,16 @@ def add(pipeline, source: Path, client_name: str | None = None, progress=None) -
     ``source`` is a file the server itself received (the caller checks where it came from);
     ``client_name`` is the name the user gave it (default: the source's own name).
     """
+    try:
+        message = _add(pipeline, source, client_name, progress)
+    except DossierError as err:
+        log.info("upload not added: %s", err)
+        raise
+    log.info("upload of %s: %s", stored_name(client_name or source.name), message)
+    return message
+
+
+def _add(pipeline, source: Path, client_name: str | None, progress) -> str:
     settings = pipeline.settings
     name = stored_name(client_name or source.name)
     size_mb = source.stat().st_size / 1e6

@@ -419,6 +419,20 @@ def stop(app: FastAPI) -> None:
     app.state.gradio.stop_event.set()  # ends the page's heartbeat streams, which never end on their own
 
 
+def _log_to_stderr(settings: Settings) -> None:
+    """The server's own log lines (questions, uploads, removals) on stderr, at the configured level.
+
+    Only the "dossier" logger: the root logger is left alone, so libraries' INFO chatter stays off.
+    """
+    if not any(getattr(h, "dossier", False) for h in log.handlers):
+        handler = logging.StreamHandler()
+        handler.dossier = True
+        handler.setFormatter(logging.Formatter("%(asctime)s dossier %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(settings.log_level)
+
+
 def serve(settings: Settings) -> int:
     """``dossier serve``: bring the index up to date, warm up, then serve until stopped."""
     import uvicorn
@@ -435,6 +449,7 @@ def serve(settings: Settings) -> int:
             # uvicorn then re-raises SIGTERM, which ends the process without running atexit.
             shutil.rmtree(_gradio_cache(), ignore_errors=True)
 
+    _log_to_stderr(settings)
     pipeline = Pipeline(settings)
     if not settings.chroma_url:
         report = pipeline.ingest()  # corpus and uploads: a rebuild or a killed upload loses nothing

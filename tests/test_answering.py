@@ -1,5 +1,7 @@
 """The answerer on the real corpus (integration): golden answers, abstentions, citation integrity."""
 
+import logging
+
 import pytest
 
 from app.answering import QUOTED_PART_CHARS, Answerer
@@ -392,4 +394,16 @@ def test_a_notes_title_line_is_no_answer_sentence():
     sentences = [c.text for c in Answerer(Settings(), embedder=None).candidates([Hit(chunk, 1.0)])]
     assert "Harbor Council Budget Vote" not in sentences
     assert any(s.startswith("The Harbor Council voted 7 to 2") for s in sentences)
+
+
+def test_each_question_is_logged_by_its_length_and_outcome_not_its_text(real, caplog):
+    caplog.set_level(logging.INFO, logger="dossier")
+    real.ask("why was SenseTime banned?")
+    real.ask("What is SenseTime's annual revenue?")
+    with pytest.raises(DossierError):
+        real.ask("   ")
+    lines = [r.getMessage() for r in caplog.records if r.name == "dossier"]
+    assert lines[0].startswith("question (25 characters, 0 earlier turns) answered in ") and "sentences cited" in lines[0]
+    assert " refused in " in lines[1] and lines[2].startswith("question not taken: the question is empty")
+    assert not any("SenseTime" in line for line in lines)
 

@@ -1,5 +1,7 @@
 """Removing documents: uploads go with their file, corpus documents are refused, BM25 follows."""
 
+import logging
+
 import pytest
 
 from app import removal, uploads
@@ -79,3 +81,18 @@ def test_dossier_remove(small, tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as done:
         main(["remove", "lighthouse"])
     assert done.value.code == 1 and "comes from the corpus folder" in capsys.readouterr().err
+
+
+def test_uploads_and_removals_are_logged_for_the_operator(small, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="dossier")
+    doc_id = canal(small, tmp_path)
+    removal.remove(small, doc_id)
+    bad = tmp_path / "notes.docx"
+    bad.write_bytes(b"PK\x03\x04")
+    with pytest.raises(DossierError):
+        uploads.add(small, bad)
+    lines = [r.getMessage() for r in caplog.records if r.name == "dossier"]
+    assert any(line.startswith("upload of canal-history.txt: Added") for line in lines)
+    assert any(line.startswith(f"removed {doc_id} (1 passages, its file deleted)") for line in lines)
+    assert any(line.startswith("upload not added: notes.docx") for line in lines)
+

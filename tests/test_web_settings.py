@@ -118,3 +118,21 @@ def test_upload_checks_size_before_touching_the_index_and_keeps_a_same_named_fil
     note.write_text("The ferry leaves at dawn.\n")
     assert "kept as note-" in uploads.add(small, note)
     assert small.stats()["chunk_count"] == before + 2
+
+
+def test_the_server_logs_its_own_lines_at_the_configured_level(real, capsys):
+    import logging
+
+    from app.web import _log_to_stderr, log
+    before = (list(log.handlers), log.propagate, log.level)
+    try:
+        _log_to_stderr(real.settings.model_copy(update={"log_level": "WARNING"}))
+        _log_to_stderr(real.settings)  # again: one handler, the level of the last call
+        assert sum(getattr(h, "dossier", False) for h in log.handlers) == 1 and log.level == logging.INFO
+        question = "How long do existing investors have to divest?"
+        real.ask(question)
+        assert f"dossier INFO question ({len(question)} characters, 0 earlier turns) answered" in capsys.readouterr().err
+    finally:
+        log.handlers[:], log.propagate = before[0], before[1]
+        log.setLevel(before[2])
+
