@@ -90,6 +90,11 @@ def _topic(question: str) -> str:
     return " ".join(w for w in words(question) if w.lower() not in STOPWORDS)
 
 
+def says_enough(question: str) -> bool:
+    """Whether a question says what it asks in words of its own (two content words), past "else", "other"."""
+    return len(_topic(WH_ONLY.sub("", question)).split()) >= 2
+
+
 def standalone_query(question: str, history: list[dict], known_names: frozenset[str] = frozenset()) -> str:
     """The question rewritten to stand on its own; unchanged when it needs no context.
 
@@ -130,7 +135,7 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
         swapped = re.sub(r"\bits\b", f"{subject}'s", question, count=1, flags=re.I)
         return re.sub(r"\b(it|the company|the firm)\b", subject, swapped, count=1, flags=re.I)
     others = OTHER_ONES.search(question)  # "who else ...", "which other ...": past what was discussed
-    if others and len(_topic(WH_ONLY.sub("", question)).split()) >= 2:
+    if others and says_enough(question):
         # "Who else was added to the list?" says what it asks; the conversation's words would only pull
         # the search back to what was already discussed ("how long do investors have to divest").
         return question

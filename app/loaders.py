@@ -9,7 +9,6 @@ from pathlib import Path
 import yaml
 
 from app.records import DossierError, Document, content_hash
-from app.text import MONTHS
 
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text",
              ".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -17,10 +16,6 @@ FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 # A heading on the first non-blank line: ATX ('# Title', closing #s dropped) or Setext ('Title' over '===')
 OPENING_HEADING = re.compile(r"\A\s*(?:#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$|([^\n]*\S[^\n]*)\n=+[ \t]*$)", re.M)
 TOP_HEADING = re.compile(r"^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
-# A full date on one of a plain-text file's opening lines: "3 March 2025", "March 3, 2025", "2025-03-03".
-OPENING_DATE = re.compile(rf"\b(?P<d1>\d{{1,2}})\s+(?P<m1>{MONTHS})\s+(?P<y1>\d{{4}})\b|"
-                          rf"\b(?P<m2>{MONTHS})\s+(?P<d2>\d{{1,2}}),?\s+(?P<y2>\d{{4}})\b|"
-                          r"\b(?P<y3>\d{4})-(?P<m3>\d{2})-(?P<d3>\d{2})\b", re.I)
 TITLE_WORDS = 12  # a plain-text file's first line is its title when it is this short and no sentence
 # A fetched file's record of where it came from, beside it: "page.html" + SIDECAR.
 SIDECAR = ".source.json"
@@ -125,22 +120,25 @@ def _from_text(text: str) -> dict:
     The first line is the title when it is short and not a sentence ("Riverside lab notes", not
     "The lab bought a printer."); a full date on one of the first three lines is the date.
     """
+    from app.timeline import DATE, resolve  # the timeline's date reading: one parser of dates, not two
+
+    def full_date(line: str):
+        """The first day-precise date the line states, and the line without it."""
+        for m in DATE.finditer(line):
+            when = resolve(m, line, None)  # no publication date: only dates stated in full resolve
+            if when is not None and when.precision == "day":
+                return when.iso, line[:m.start()] + line[m.end():]
+        return "", line
+
     lines = [line.strip() for line in text.strip().splitlines()[:3] if line.strip()]
     meta: dict = {}
-    dated_only = len(OPENING_DATE.sub("", lines[0]).split()) <= 1 if lines else False  # "3 March 2025" is no title
-    if len(lines) > 1 and len(lines[0].split()) <= TITLE_WORDS and not dated_only \
-            and not lines[0].endswith((".", "?", "!", ",", ";", ":")):
+    dates = [full_date(line) for line in lines]
+    if len(lines) > 1 and len(lines[0].split()) <= TITLE_WORDS and not lines[0].endswith((".", "?", "!", ",", ";", ":")) \
+            and len(dates[0][1].split()) > 1:  # "3 March 2025" alone is no title
         meta["title"] = lines[0]
-    for line in lines:
-        found = OPENING_DATE.search(line)
-        if found:
-            g = {k: v for k, v in found.groupdict().items() if v}
-            month = next(v for k, v in g.items() if k.startswith("m"))
-            number = int(month) if month.isdigit() else MONTHS.split("|").index(month.lower()) + 1
-            day, year = next(v for k, v in g.items() if k.startswith("d")), next(v for k, v in g.items() if k.startswith("y"))
-            if 1 <= number <= 12 and 1 <= int(day) <= 31:
-                meta["published"] = f"{year}-{number:02d}-{int(day):02d}"
-                break
+    found = next((iso for iso, _ in dates if iso), "")
+    if found:
+        meta["published"] = found
     return meta
 
 

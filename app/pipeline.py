@@ -12,7 +12,7 @@ from pathlib import Path
 from app import ingest as ingesting
 from app.answering import Answerer
 from app.chunking import split_sentences
-from app.conversation import names_own_subject
+from app.conversation import names_own_subject, says_enough
 from app.embeddings import Embedder
 from app.limits import Budget, check_history, check_question
 from app.query import analyze, compound_parts
@@ -20,7 +20,6 @@ from app.records import Answer, DossierError, Event
 from app.retrieval import Retriever
 from app.settings import Settings
 from app.store import Store
-from app.text import STOPWORDS, words
 from app.timeline import timeline
 
 # Corpora up to this many chunks get every sentence vector cached at start (about 2,000 sentences,
@@ -59,7 +58,7 @@ class Pipeline:
         answer = self._compound(question, parts, history, budget) if parts else None
         if answer is None:
             answer = self._answer(question, history, budget)
-            if answer.abstained and answer.standalone_query != question and self._stands_alone(question):
+            if answer.abstained and answer.standalone_query != question and says_enough(question):
                 # A follow-up that changes subject ("will this hurt their IPO?" after a question on the
                 # camps) may be pulled off course by the words the conversation added: asked on its
                 # own, its own words may find the answer.
@@ -71,11 +70,6 @@ class Pipeline:
         log.info("question (%d characters, %d earlier turns) %s in %.0f ms, %d sentences cited", len(question),
                  len(history), "refused" if answer.abstained else "answered", answer.latency_ms, len(answer.citations))
         return answer
-
-    @staticmethod
-    def _stands_alone(question: str) -> bool:
-        """Whether a question says enough to be asked without the conversation: two content words of its own."""
-        return sum(w.lower() not in STOPWORDS for w in words(question)) >= 2
 
     def _compound(self, question: str, parts: list[str], history: list, budget: Budget) -> Answer | None:
         """Each part of a two-part question answered in turn, the second as a follow-up to the first
