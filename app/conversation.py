@@ -30,6 +30,21 @@ def validate_history(history) -> list[dict]:
     return history
 
 
+# "different question: ...", "ok switching topics - ...", "on another note, ...": what follows stands alone
+TOPIC_CHANGE = re.compile(r"^\W*(?:(?:ok(?:ay)?|so|alright|right|now|and|but)\W+)*(?:"
+                          r"(?:(?:a|an|one|on|on\s+a|on\s+an)\s+)?(?:(?:totally|completely|entirely)\s+)?"
+                          r"(?:different|new|other|another|unrelated|separate)\s+(?:topic|question|subject|thing|note)s?|"
+                          r"(?:switching|changing|change\s+of|new)\s+(?:the\s+)?(?:topics?|subjects?|gears)|"
+                          r"unrelated(?:\s+question)?|moving\s+on)\s*(?:[-–—:,.;!]+\s*(?:but\b)?|\s+but\b)\s*", re.I)
+
+
+def new_topic(question: str) -> str | None:
+    """The question after a marker that it changes the subject ("different topic - how many ..."), else None."""
+    found = TOPIC_CHANGE.match(question)
+    rest = question[found.end():].strip() if found else ""
+    return rest or None
+
+
 MORE = re.compile(r"\b(else|other|another|more|also|too)\b", re.I)
 WH_WORD = re.compile(r"^(when|why|where|who|how|what|which)\b(\s+\w+)?\s*\??$", re.I)
 FULL_QUESTION = re.compile(r"^(when|why|where|who|how|what|which|is|are|was|were|did|does|do|can|could|will|would|"

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from app.conversation import MORE, standalone_query
+from app.conversation import MORE, new_topic, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
-from app.text import (FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, question_word, stem,
+from app.text import (FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, question_word, stem, unabbreviated,
                       swapped_function_word, tokens, words)
 
 AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|writer|reporter|journalist|byline)\b", re.I)
@@ -368,9 +368,12 @@ def spelled(text: str, lexical: LexicalIndex, dictionary: frozenset[str] = froze
 def analyze(question: str, history: list[dict], lexical: LexicalIndex,
             dictionary: frozenset[str] = frozenset()) -> Query:
     """The Query for a question asked after ``history`` (already validated)."""
-    typed, question = question, spelled(question_word(question), lexical, dictionary)
-    history = [dict(t, content=spelled(question_word(t["content"]), lexical, dictionary)) if t["role"] == "user" else t
-               for t in history]
+    typed, question = question, spelled(question_word(unabbreviated(question)), lexical, dictionary)
+    fresh = new_topic(question)
+    if fresh:  # the user says the subject changes: the conversation before no longer applies
+        question, history = fresh, []
+    history = [dict(t, content=spelled(question_word(unabbreviated(t["content"])), lexical, dictionary))
+               if t["role"] == "user" else t for t in history]
     intent = intent_of(question)
     # Small talk and questions about the documents stand on their own ("summarize" after a question
     # is not "summarize (that question's words)").

@@ -195,6 +195,34 @@ def swapped_function_word(word: str) -> str:
     return near[0] if len(near) == 1 else ""
 
 
+# Text-speak a hurried user types for a common word ("how long 2 divest", "y was it banned", "what
+# happens 2 ppl who own shares"): a closed class, like the question words above, not corpus vocabulary.
+_TEXT_SPEAK = {"u": "you", "ur": "your", "r": "are", "ppl": "people", "b4": "before", "abt": "about",
+               "bc": "because", "cuz": "because", "coz": "because", "bcuz": "because", "govt": "government",
+               "pls": "please", "plz": "please", "thx": "thanks", "w/": "with", "w/o": "without"}
+# lower case only, and not inside an abbreviation or a word ("U.S.", "R&D")
+_SPEAK = re.compile(r"(?<![\w’'/.&-])(" + "|".join(map(re.escape, sorted(_TEXT_SPEAK, key=len, reverse=True)))
+                    + r")(?![\w’'/&-]|\.\w)")
+# A digit standing for "to" or "for" sits between words: before a word a number never counts (a
+# determiner, a pronoun or a verb: "have 2 sell", "2 the list", "4 me") or after a word that takes
+# "to" ("happens 2 ppl", "due 2"); "2 companies" and "sanctioned 2 people" keep their numbers.
+_DIGIT_BEFORE = re.compile(r"(?<=[A-Za-z] )([24])(?= (?:the|a|an|me|you|u|us|them|him|her|it|this|that|these|those|my|"
+                           r"your|ur|their|our|his|its|do|be|get|go|buy|sell|keep|know|see|pay|say|find|make|take|"
+                           r"invest|divest|own|hold|use|leave|stop|start|work|ask|tell|help|avoid|comply)\b)", re.I)
+_DIGIT_AFTER = re.compile(r"\b(happen|happens|happened|belong|belongs|apply|applies|related|due|according|similar|next|"
+                          r"close|able|going|come|came|go|went|back|listen|talk|talked|talking) ([24])(?= [A-Za-z])", re.I)
+_DIGIT_WORDS = {"2": "to", "4": "for"}
+_Y_WHY = re.compile(r"^(\W*)y(?= (?:is|are|was|were|did|does|do|would|should|can|could|has|have|had|not|they|he|she|it)\b)", re.I)
+
+
+def unabbreviated(text: str) -> str:
+    """The text with text-speak written out ("u" -> "you", a "2" between words -> "to", a leading "y" -> "why")."""
+    text = _Y_WHY.sub(lambda m: m.group(1) + "why", text)
+    text = _DIGIT_BEFORE.sub(lambda m: _DIGIT_WORDS[m.group(1)], text)
+    text = _DIGIT_AFTER.sub(lambda m: m.group(1) + " " + _DIGIT_WORDS[m.group(2)], text)
+    return _SPEAK.sub(lambda m: _TEXT_SPEAK[m.group(1)], text)
+
+
 def question_word(text: str) -> str:
     """The question with a hurried spelling of its opening question word written out ("wich", "waht", "wen").
 

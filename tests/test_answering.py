@@ -401,3 +401,16 @@ def test_each_question_is_logged_by_its_length_and_outcome_not_its_text(real, ca
     assert " refused in " in lines[1] and lines[2].startswith("question not taken: the question is empty")
     assert not any("SenseTime" in line for line in lines)
 
+
+
+def test_text_speak_is_answered_as_if_spelled_out(real):
+    answer = real.ask("how long 2 divest")
+    assert not answer.abstained and "one year to divest" in answer.answer
+    assert "Uyghurs" in real.ask("y was sensetime banned").answer
+
+
+def test_a_marked_change_of_subject_is_answered_without_the_last_topic(real):
+    _, answer = follow_up(real, "Which countries joined the export control code of conduct?",
+                          "switching topics - what's the new list SenseTime got put on?")
+    assert not answer.abstained and answer.standalone_query == "what's the new list SenseTime got put on?"
+    assert "Military-Industrial Complex" in answer.answer

@@ -1,6 +1,6 @@
 import pytest
 
-from app.conversation import names_own_subject, standalone_query, validate_history
+from app.conversation import names_own_subject, new_topic, standalone_query, validate_history
 from app.records import DossierError
 
 U = lambda c: {"role": "user", "content": c}
@@ -108,3 +108,20 @@ def test_a_question_naming_its_subject_and_pointing_back_at_nothing_stands_alone
     assert names_own_subject("Who is Tomas Berg?")
     assert not names_own_subject("who is he?") and not names_own_subject("what did Berg say about it?")
 
+
+
+@pytest.mark.parametrize("question, rest", [
+    ("different topic - how many people showed up?", "how many people showed up?"),
+    ("ok different question, how many sensors can one display handle?", "how many sensors can one display handle?"),
+    ("switching topics: what list was it put on?", "what list was it put on?"),
+    ("On another note, who wrote it?", "who wrote it?"),
+    ("Unrelated, but when was it published?", "when was it published?"),
+])
+def test_a_question_that_says_the_subject_changes_is_what_follows_the_marker(question, rest):
+    assert new_topic(question) == rest
+
+
+@pytest.mark.parametrize("question", ["what is a different topic?", "Is there another thing I should know?",
+                                      "different question", "which other companies?"])
+def test_a_question_without_such_a_marker_is_left_alone(question):
+    assert new_topic(question) is None

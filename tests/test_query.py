@@ -258,3 +258,16 @@ def test_what_a_document_says_about_one_subject_is_a_question_not_a_summary(ques
 def test_today_is_a_date_the_question_takes_as_given():
     assert "today" in premises("Is the budget still approved today?")
     assert "today" not in premises("Is the budget still approved?")
+
+
+def test_a_marked_change_of_subject_drops_the_conversation():
+    history = [{"role": "user", "content": "Who leads Project Larkspur?"},
+               {"role": "assistant", "content": "Project Larkspur is led by Dr. Tomasz Okafor. [1]"}]
+    query = query_of("different question - how many engineers were hired?", history)
+    assert query.standalone == "how many engineers were hired?" and not query.background
+    assert "larkspur" not in query.terms and "different" not in query.terms
+
+
+def test_a_digit_typed_for_to_is_no_missing_number():
+    query = query_of("how many engineers were hired 2 work on it")
+    assert query.premises == [] and "2" not in query.terms

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.text import Speller, names, question_word, stem, tokens
+from app.text import Speller, names, question_word, stem, tokens, unabbreviated
 
 
 def test_stems_fold_inflections_and_silent_e():
@@ -61,3 +61,22 @@ def test_a_hurried_question_word_is_written_out(typed, meant):
                                   "hwo many", "who is it", "Hikvision too?"])
 def test_real_words_and_ties_are_left_as_typed(text):
     assert question_word(text) == text  # "hwo" is one swap from both "who" and "how"
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("how long 2 divest", "how long to divest"),
+    ("how long do investors have 2 sell", "how long do investors have to sell"),
+    ("what happens 2 ppl who own shares", "what happens to people who own shares"),
+    ("y was sensetime banned", "why was sensetime banned"),
+    ("can u tell me who runs it", "can you tell me who runs it"),
+    ("wat r they accused of", "wat are they accused of"),
+    ("is it legal 4 me", "is it legal for me"),
+])
+def test_text_speak_is_written_out(typed, meant):
+    assert unabbreviated(typed) == meant
+
+
+@pytest.mark.parametrize("text", ["they sanctioned 2 people", "investors have 2 years", "a 2 day wait", "it has 4 more",
+                                  "the top 2 firms", "What did the U.S. say?", "R&D spend", "Plan R", "phase 2 trial"])
+def test_numbers_abbreviations_and_capitals_are_not_text_speak(text):
+    assert unabbreviated(text) == text
