@@ -84,7 +84,8 @@ GRAINS = {
                        rf"\bwhich (\w+ )?{_KINDS}\b", re.I),
 }
 SUMMARY = re.compile(
-    rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea|topic|subject|theme)|key (points?|takeaways?)|in a nutshell|recap|"
+    rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea|topic|subject|theme|news|story|message|takeaways?)|"
+    rf"key (points?|takeaways?)|in a nutshell|recap|"
     rf"what('s| is| was) {_DOC} (all )?about|what does {_DOC} (say|cover|talk about)|"
     rf"(main |central )?(topic|subject|theme) of {_DOC}|"
     rf"(give|tell) me (the|a) (short|quick|brief) version)\b"

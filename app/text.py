@@ -44,6 +44,11 @@ MONTHS = "january|february|march|april|may|june|july|august|september|october|no
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 YEAR = r"(?:1[0-9]|20)\d\d"  # a four-digit year, 1000-2099
 WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_COUNTRY_OF = {"Chinese": "China", "Japanese": "Japan", "Russian": "Russia", "French": "France", "German": "Germany",
+               "Canadian": "Canada", "Australian": "Australia", "Korean": "Korea", "Iranian": "Iran", "Israeli": "Israel",
+               "Mexican": "Mexico", "Italian": "Italy", "Spanish": "Spain", "Taiwanese": "Taiwan", "Ukrainian": "Ukraine",
+               "Turkish": "Turkey", "Indian": "India", "Brazilian": "Brazil", "Dutch": "Netherlands",
+               "Norwegian": "Norway", "Danish": "Denmark", "Swedish": "Sweden"}
 # Spellings folded to one token before matching, so "US", "U.S.", "United States" and "American"
 # meet: a question names a country by its demonym as often as by its name.
 ALIASES = [
@@ -54,6 +59,11 @@ ALIASES = [
     (re.compile(r"\bE\.U\.|\bEuropean Union\b"), " EU "),
     (re.compile(r"\bEuropean(?= (Parliament|Commission|Council)\b)"), " EU European "),
     (re.compile(r"\bU\.N\.|\bUnited Nations\b"), " UN "),
+    # A country's adjective names the country too ("Chinese officials" are officials of China); the
+    # adjective stays, as "Chinese" is also a language and a people.
+    (re.compile(r"\b(Chinese|Japanese|Russian|French|German|Canadian|Australian|Korean|Iranian|Israeli|Mexican|"
+                r"Italian|Spanish|Taiwanese|Ukrainian|Turkish|Indian|Brazilian|Dutch|Norwegian|Danish|Swedish)\b"),
+     lambda m: f" {_COUNTRY_OF[m.group(1)]} {m.group(1)} "),
     # A capital standing for its country's government, as news writes ("Washington", "Beijing").
     (re.compile(r"\bWashington\b(?!(,? D\.?C\.?| Post| state| State)\b)"), " US "),
     (re.compile(r"\bBeijing\b"), " China "),
@@ -118,7 +128,8 @@ def analysis_key() -> str:
     A lexical index saved under other rules is rebuilt rather than read back: its chunks' tokens
     would no longer meet the question's ("Beijing" folded to China in questions, not in chunks).
     """
-    rules = [STEM_VERSION, sorted(STOPWORDS), sorted(SYNONYMS.items()), [(p.pattern, r) for p, r in ALIASES]]
+    aliases = [(p.pattern, r if isinstance(r, str) else sorted(_COUNTRY_OF.items())) for p, r in ALIASES]
+    rules = [STEM_VERSION, sorted(STOPWORDS), sorted(SYNONYMS.items()), aliases]
     return hashlib.sha256(json.dumps(rules).encode()).hexdigest()[:16]
 
 
@@ -198,7 +209,7 @@ def swapped_function_word(word: str) -> str:
 # Text-speak a hurried user types for a common word ("how long 2 divest", "y was it banned", "what
 # happens 2 ppl who own shares"): a closed class, like the question words above, not corpus vocabulary.
 _TEXT_SPEAK = {"u": "you", "ur": "your", "r": "are", "ppl": "people", "b4": "before", "abt": "about",
-               "bc": "because", "cuz": "because", "coz": "because", "bcuz": "because", "govt": "government",
+               "bc": "because", "cuz": "because", "coz": "because", "bcuz": "because",
                "pls": "please", "plz": "please", "thx": "thanks", "w/": "with", "w/o": "without"}
 # lower case only, and not inside an abbreviation or a word ("U.S.", "R&D")
 _SPEAK = re.compile(r"(?<![\w’'/.&-])(" + "|".join(map(re.escape, sorted(_TEXT_SPEAK, key=len, reverse=True)))

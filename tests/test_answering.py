@@ -414,3 +414,15 @@ def test_a_marked_change_of_subject_is_answered_without_the_last_topic(real):
                           "switching topics - what's the new list SenseTime got put on?")
     assert not answer.abstained and answer.standalone_query == "what's the new list SenseTime got put on?"
     assert "Military-Industrial Complex" in answer.answer
+
+
+@pytest.mark.parametrize("first, reply, question, fact", [
+    ("What's the battery problem with the buoy?", "A second risk is battery life: the current prototype lasts 41 days "
+     "at sea, while the target is 90 days. [1]", "how are they trying to fix that?", "larger battery pack"),
+    ("What's the biggest risk for Larkspur?", "The largest risk is the supply of the custom pressure sensor, which "
+     "comes from a single vendor in Osaka. [1]", "how bad have the delays on that part gotten?", "eleven weeks"),
+])
+def test_a_follow_up_finds_what_the_document_says_next(memos, first, reply, question, fact):
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": reply}]
+    answer = memos.ask(question, history)
+    assert not answer.abstained and fact in answer.answer, answer.answer

@@ -51,6 +51,8 @@ def test_question_types():
     ("what's in the documents about the bridge?", "content"),
     ("hello there - how does this work, can I just ask questions?", "help"), ("can i ask you anything?", "help"),
     ("in a few words whats the main topic here", "summary"),
+    ("In one line, what's the main news here?", "summary"), ("what's the main takeaway of this story?", "summary"),
+    ("what was the main reason for the ban?", "content"),
 ])
 def test_intents_tell_questions_about_the_documents_from_questions_about_their_content(question, intent):
     assert intent_of(question) == intent

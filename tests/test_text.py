@@ -23,6 +23,8 @@ def test_aliases_fold_spellings_and_demonyms():
     assert "ban" in tokens("prohibited")
     # A capital for its government, and the EU's institutions written out
     assert tokens("What did Beijing say?") == tokens("What did China say?")
+    # a country's adjective names the country too, and is kept
+    assert {"china", "chines"} <= set(tokens("Chinese officials")) and "dutch" in tokens("the Dutch court")
     assert tokens("Washington labeled it") == tokens("the US labeled it")
     assert tokens("The Washington Post") != tokens("The US Post")
     assert set(tokens("the EU's parliament")) <= set(tokens("the European Parliament"))
