@@ -288,9 +288,13 @@ class LexicalIndex:
 
     @property
     def proper(self) -> frozenset[str]:
-        """Words the sources only ever write capitalised: names, even when a user types them in lower case."""
+        """Words the sources only ever write capitalised: names, even when a user types them in lower case.
+
+        Function words are never names, though an FAQ may only ever write them capitalised ("Q: How ...").
+        """
         return self._view("proper", lambda: frozenset(
-            w for w, n in self._upper_count.items() if n > 0 and self._lower_count.get(w, 0) <= 0))
+            w for w, n in self._upper_count.items()
+            if n > 0 and self._lower_count.get(w, 0) <= 0 and w not in STOPWORDS))
 
     @property
     def speller(self) -> Speller:

@@ -426,3 +426,12 @@ def test_a_follow_up_finds_what_the_document_says_next(memos, first, reply, ques
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": reply}]
     answer = memos.ask(question, history)
     assert not answer.abstained and fact in answer.answer, answer.answer
+
+
+def test_a_function_word_an_faq_only_capitalises_is_no_subject_to_swap(memos):
+    # The FAQ writes "Q: How ..." only capitalised; "how" once counted as a name the sources use, so
+    # "and what's ...?" swapped it into the last question as a new subject.
+    history = [{"role": "user", "content": "ok, how long does the battery last right now?"},
+               {"role": "assistant", "content": "The current prototype lasts 41 days at sea. [1]"}]
+    answer = memos.ask("and what's the goal they're aiming for?", history)
+    assert answer.standalone_query.startswith("and what's the goal they're aiming for?"), answer.standalone_query

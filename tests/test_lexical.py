@@ -263,3 +263,8 @@ def test_chunks_matching_a_pattern_are_found_once_per_change():
     assert [c.chunk_id for c in first] == ["a:0"] and index.matching(byline) is first  # not scanned again
     index.replace_documents({"c"}, [chunk("c:0", "By Ellen Nakashima\nBridges need repairs.")])
     assert [c.chunk_id for c in index.matching(byline)] == ["a:0", "c:0"]
+
+
+def test_words_only_written_capitalised_are_names_but_function_words_never_are():
+    index = LexicalIndex([Chunk("faq:0", "faq", "Q: How long does it last? A: Larkspur lasts a week.", 0, 52, {})])
+    assert "larkspur" in index.proper and "how" not in index.proper
