@@ -183,9 +183,8 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
             chosen = summary(chosen_docs[0], answerer, int(s.max_answer_words * 1.5))
             # The headline first (metadata, so no marker): it names what the lead often leaves for later.
             lead_in = f"From {chosen_docs[0].label}:"
-        else:  # several documents: one lead sentence each, as far as the budget goes
-            chosen = [x for x in (_lead(d) for d in chosen_docs[: s.max_list_sentences]) if x]
-            lead_in = f"The {len(docs)} documents, one opening sentence each:"
+        else:
+            return _summaries(query, hits, chosen_docs, answerer)
         answer = answerer.compose(query, hits, chosen, lead=lead_in)
         answer.composed = True
         return answer
@@ -222,6 +221,26 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
         parts.append(said)
     answer = answerer.compose(query, hits, [c for c in cited if c])
     answer.answer = " ".join(f"{p} [{i}]" for i, p in enumerate(parts, start=1)) + " (from the document's details)"
+    answer.composed = True
+    return answer
+
+
+def _summaries(query: Query, hits: list[Hit], docs: list[Doc], answerer) -> Answer:
+    """Several documents summarised in turn, each named: its lead and, as its share of the word
+    budget allows, its most central sentence. Named, since a reader otherwise has to open every
+    marker to learn which document a sentence comes from."""
+    s = answerer.settings
+    shown = docs[: s.max_list_sentences]
+    share = int(s.max_answer_words * 1.5) // len(shown)
+    groups = [(d, summary(d, answerer, share, n_central=1)) for d in shown]
+    answer = answerer.compose(query, hits, [x for _, group in groups for x in group])
+    texts, cited = [f"The {len(docs)} documents" + (f", the first {len(shown)} of them:" if len(shown) < len(docs)
+                                                   else ":")], iter(answer.citations)
+    for doc, group in groups:
+        if group:
+            texts.append(f"From {doc.label}: " + " ".join(f"{c.sentence} [{c.marker}]" for c in
+                                                            (next(cited) for _ in group)))
+    answer.answer = " ".join(texts)
     answer.composed = True
     return answer
 

@@ -28,9 +28,18 @@ def test_a_summary_is_the_lead_and_central_sentences_cited(memos):
     resolves(answer, memos)
 
 
-def test_a_summary_of_several_documents_gives_each_its_lead(memos):
+def test_a_summary_of_several_documents_names_each_and_gives_its_lead(memos):
     answer = memos.ask("tl;dr")
     assert len({c.doc_id for c in answer.citations}) == 4 and answer.answer.startswith("The 4 documents")
+    for doc_id in {c.doc_id for c in answer.citations}:
+        mine = [c for c in answer.citations if c.doc_id == doc_id]
+        assert 1 <= len(mine) <= 2
+        # each document's sentences follow its own name, in document order
+        named_at = answer.answer.index(f"From “{mine[0].title}”")
+        assert all(named_at < answer.answer.index(f"{c.sentence} [{c.marker}]") for c in mine)
+        assert [c.start for c in mine] == sorted(c.start for c in mine)
+    assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    resolves(answer, memos)
 
 
 def test_summarize_the_documents_in_a_conversation_about_one_of_them_covers_them_all(memos):
