@@ -123,11 +123,15 @@ def _pick(query: Query, docs: list[Doc], hits: list[Hit]) -> list[Doc]:
     return docs
 
 
+LEDE_WORDS = 20  # a sentence standing alone on its line this long is a news lede, not a heading or salutation
+
+
 def _lead(doc: Doc):
-    """The first sentence of the first body paragraph (one of two or more sentences): headings,
-    bylines, datelines and salutations stand alone on their lines."""
+    """The first sentence of the first body paragraph: one of two or more sentences, or a long one
+    alone (a news lede); headings, bylines, datelines and salutations stand alone on their lines."""
     for s, after in zip(doc.sentences, doc.sentences[1:]):
-        if SENTENCE_END.search(s.text) and not BYLINE.search(s.text) and "\n" not in _between(s, after):
+        if SENTENCE_END.search(s.text) and not BYLINE.search(s.text) \
+                and ("\n" not in _between(s, after) or len(s.text.split()) >= LEDE_WORDS):
             return s
     full = [s for s in doc.sentences if SENTENCE_END.search(s.text)]
     return full[0] if full else (doc.sentences[0] if doc.sentences else None)

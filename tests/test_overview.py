@@ -80,3 +80,8 @@ def test_the_headline_comes_from_metadata_and_the_opening_line_is_quoted_and_cit
     assert answer.citations[0].doc_id == "riverside-footbridge-reopens"
     assert answer.citations[0].sentence.splitlines()[0] in answer.answer
     resolves(answer, memos)
+
+
+def test_a_news_lede_standing_alone_in_its_paragraph_leads_the_summary(memos):
+    answer = memos.ask("summarize the footbridge article")
+    assert answer.citations[0].sentence.startswith("The Riverside footbridge over the Ashby River reopened")
