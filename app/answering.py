@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app import overview
-from app.chunking import split_sentences
+from app.chunking import split_sentences, unlabelled
 from app.injection import is_instruction
 from app.query import BYLINE, Query, missing_premises, speaker_pattern, speaks
 from app.records import Answer, Citation, Hit
@@ -184,7 +184,7 @@ class Answerer:
             chunk = hit.chunk
             title = chunk.meta.get("title", "").strip()
             asked = ""
-            for s in split_sentences(chunk.text, offset=chunk.start):
+            for s in map(unlabelled, split_sentences(chunk.text, offset=chunk.start)):
                 key = (chunk.doc_id, s.start)
                 if s.text.rstrip("”\"' )").endswith("?"):
                     asked = s.text
@@ -553,7 +553,7 @@ class Answerer:
                 break
         if not ranked:
             for hit in hits[: self.settings.near_misses]:
-                first = split_sentences(hit.chunk.text, offset=hit.chunk.start)[:1]
+                first = [unlabelled(x) for x in split_sentences(hit.chunk.text, offset=hit.chunk.start)[:1]]
                 if first:
                     cand = Candidate(hit, first[0].start, first[0].end, first[0].text)
                     near.append(self.citation(len(near) + 1, cand))

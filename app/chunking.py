@@ -55,6 +55,21 @@ def split_sentences(text: str, offset: int = 0, max_len: int = 1200) -> list[Sen
     return sentences
 
 
+# An FAQ's "Q:" / "A:" label, or "Question:" / "Answer:", opening a line: layout, not words of the sentence
+LABEL = re.compile(r"(?:Q|A|Question|Answer)\s*:\s+")
+
+
+def unlabelled(sentence: Sentence) -> Sentence:
+    """The sentence without a leading FAQ label ("A: The station ..." is "The station ..."), offsets moved with it.
+
+    Chunks keep the label (their ids and vectors stay as indexed); only a quoted or cited sentence drops it.
+    """
+    found = LABEL.match(sentence.text)
+    if not found or found.end() >= len(sentence.text):
+        return sentence
+    return Sentence(sentence.start + found.end(), sentence.end, sentence.text[found.end():])
+
+
 def _piece(line: str, base: int, start: int, end: int, offset: int, max_len: int) -> list[Sentence]:
     """Trimmed sentence(s) for line[start:end]; an over-long run is cut at spaces."""
     while start < end and line[start].isspace():

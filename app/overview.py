@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-from app.chunking import split_sentences
+from app.chunking import split_sentences, unlabelled
 from app.injection import is_instruction
 from app.query import BYLINE, Query
 from app.records import Answer, Chunk, Hit
@@ -47,7 +47,7 @@ class Doc:
 
         seen, sentences = set(), []
         for chunk in self.chunks:
-            for s in split_sentences(chunk.text, offset=chunk.start):
+            for s in map(unlabelled, split_sentences(chunk.text, offset=chunk.start)):
                 if s.start not in seen and not is_instruction(s.text):
                     seen.add(s.start)
                     sentences.append(Candidate(Hit(chunk, 0.0), s.start, s.end, s.text))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app import ingest as ingesting
 from app.answering import Answerer
-from app.chunking import split_sentences
+from app.chunking import split_sentences, unlabelled
 from app.conversation import names_own_subject, says_enough
 from app.embeddings import Embedder
 from app.limits import Budget, check_history, check_question
@@ -141,4 +141,5 @@ class Pipeline:
         self.embedder.embed_query("warm up")
         self.scorer.embed_query("warm up")
         if len(chunks) <= WARM_CHUNKS:
-            self.scorer.embed_cached(list(dict.fromkeys(s.text for c in chunks for s in split_sentences(c.text))))
+            sentences = (s.text for c in chunks for s in map(unlabelled, split_sentences(c.text)))
+            self.scorer.embed_cached(list(dict.fromkeys(sentences)))

@@ -1,4 +1,4 @@
-from app.chunking import chunk_document, split_sentences
+from app.chunking import chunk_document, split_sentences, unlabelled
 from app.loaders import load
 from app.records import Chunk, Document
 from tests.conftest import CORPUS, FIXTURES
@@ -41,3 +41,11 @@ def test_pdf_chunks_carry_their_page_and_never_cross_pages():
     chunks = chunk_document(doc, chunk_size=1000)
     assert {c.page for c in chunks} == {1, 2}
     assert all(doc.page_at(c.start) == doc.page_at(c.end - 1) == c.page for c in chunks)
+
+
+def test_an_faq_label_is_not_part_of_a_quoted_sentence():
+    text = "Q: Is there a fee?\nA: Basic forecasts are free. Answer: yes.\nA:"
+    plain = [unlabelled(s) for s in split_sentences(text)]
+    assert [s.text for s in plain] == ["Is there a fee?", "Basic forecasts are free.", "yes.", "A:"]
+    assert all(text[s.start:s.end] == s.text for s in plain)
+    assert unlabelled(split_sentences("Area: 51 square miles.")[0]).text == "Area: 51 square miles."

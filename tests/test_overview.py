@@ -85,3 +85,10 @@ def test_the_headline_comes_from_metadata_and_the_opening_line_is_quoted_and_cit
 def test_a_news_lede_standing_alone_in_its_paragraph_leads_the_summary(memos):
     answer = memos.ask("summarize the footbridge article")
     assert answer.citations[0].sentence.startswith("The Riverside footbridge over the Ashby River reopened")
+
+
+def test_an_faq_answer_is_quoted_without_its_label(memos):
+    answer = memos.ask("what does the nimbus station measure?")
+    assert not answer.abstained and answer.citations[0].sentence.startswith("The Nimbus station measures")
+    assert not any(c.sentence.startswith(("A:", "Q:")) for c in answer.citations)
+    resolves(answer, memos)
