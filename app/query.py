@@ -16,7 +16,10 @@ from app.lexical import LexicalIndex
 from app.text import (FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, question_word, stem, unabbreviated,
                       swapped_function_word, tokens, words)
 
-AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|writer|reporter|journalist|byline)\b", re.I)
+# "who wrote it", "which reporter ...": a reporter who is merely mentioned ("did they say anything to the
+# reporter?", "where did the reporter get this?") makes no question about the author.
+AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|byline)\b|\b(who|whom|whose|which|name of)\b.{0,30}"
+                             r"\b(writer|reporter|journalist)s?\b|\b(writer|reporter|journalist)['’]?s? name\b", re.I)
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
 SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|responded|added|denied)"
 PRONOUNS = frozenset(("It", "He", "She", "They", "We", "I", "The", "This", "That"))

@@ -435,3 +435,8 @@ def test_a_function_word_an_faq_only_capitalises_is_no_subject_to_swap(memos):
                {"role": "assistant", "content": "The current prototype lasts 41 days at sea. [1]"}]
     answer = memos.ask("and what's the goal they're aiming for?", history)
     assert answer.standalone_query.startswith("and what's the goal they're aiming for?"), answer.standalone_query
+
+
+def test_a_byline_is_no_answer_to_what_someone_told_the_reporter(real):
+    _, answer = follow_up(real, "Which VCs backed SenseTime?", "did they say anything to the reporter?")
+    assert "By Jeanne Whalen" not in answer.answer and "did not immediately respond" in answer.answer

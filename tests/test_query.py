@@ -33,6 +33,18 @@ def test_question_types():
     assert question_type("can americans still buy shares?") == "yesno"
 
 
+@pytest.mark.parametrize("question", ["who is the reporter?", "which journalist wrote the piece", "whats the reporter's name",
+                                      "Who wrote the article?", "who's the writer of this article"])
+def test_who_the_reporter_is_asks_for_the_author(question):
+    assert question_type(question) == "author"
+
+
+@pytest.mark.parametrize("question", ["did they say anything to the reporter?", "did the reporter say who invested?",
+                                      "where did the reporter get the info?"])
+def test_a_reporter_merely_mentioned_makes_no_author_question(question):
+    assert question_type(question) != "author"
+
+
 @pytest.mark.parametrize("question, intent", [
     ("hello", "smalltalk"), ("thanks!", "smalltalk"), ("what can you do?", "help"), ("help", "help"),
     ("what documents do you have?", "help"), ("summarize the article", "summary"), ("tl;dr", "summary"),
