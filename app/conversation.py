@@ -46,6 +46,7 @@ def new_topic(question: str) -> str | None:
 
 
 MORE = re.compile(r"\b(else|other|another|more|also|too)\b", re.I)
+WH_START = re.compile(r"^(when|why|where|who|how|what|which)\b", re.I)
 WH_WORD = re.compile(r"^(when|why|where|who|how|what|which)\b(\s+\w+)?\s*\??$", re.I)
 FULL_QUESTION = re.compile(r"^(when|why|where|who|how|what|which|is|are|was|were|did|does|do|can|could|will|would|"
                            r"has|have|had|should)\s+\w+\s+\w+", re.I)
@@ -164,8 +165,10 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
         people = [n for n in names(re.sub(r"\[\d+\]", "", replies[-1]))
                   if " " in n and not ORG_WORDS.search(n)]
         context += list(dict.fromkeys(people))
-    if WH_WORD.match(re.sub(r"^\W*(and|so|but|ok)\W+", "", question, flags=re.I)) and replies:
-        # "and when?", "why?": asked of what was just answered, so the answer's own words are the topic.
+    bare = re.sub(r"^\W*(and|so|but|ok)\W+", "", question, flags=re.I)
+    if replies and (WH_WORD.match(bare) or (WH_START.match(bare) and not _topic(WH_ONLY.sub("", bare)))):
+        # "and when?", "why?", "when was that?": asked of what was just answered, so the answer's own
+        # words are the topic.
         context.append(_topic(re.sub(r"\[\d+\]", "", replies[-1]))[:300])
     context = [c for c in context if c]
     return f"{question} ({'; '.join(context)})" if context else question

@@ -440,3 +440,12 @@ def test_a_function_word_an_faq_only_capitalises_is_no_subject_to_swap(memos):
 def test_a_byline_is_no_answer_to_what_someone_told_the_reporter(real):
     _, answer = follow_up(real, "Which VCs backed SenseTime?", "did they say anything to the reporter?")
     assert "By Jeanne Whalen" not in answer.answer and "did not immediately respond" in answer.answer
+
+
+def test_when_was_that_asks_of_what_the_last_answer_said(real):
+    history = []
+    for question in ("Who was added to the investment ban list?", "who else was sanctioned?"):
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": real.ask(question, history).answer}]
+    answer = real.ask("when was that?", history)
+    assert not answer.abstained and "on Friday" in answer.answer, answer.answer

@@ -125,3 +125,9 @@ def test_a_question_that_says_the_subject_changes_is_what_follows_the_marker(que
                                       "different question", "which other companies?"])
 def test_a_question_without_such_a_marker_is_left_alone(question):
     assert new_topic(question) is None
+
+
+def test_a_question_with_no_words_of_its_own_takes_the_last_answer_as_its_topic():
+    history = [U("who else was sanctioned?"), A("New sanctions on individuals in Bangladesh, Myanmar and North Korea. [1]")]
+    assert "Bangladesh" in standalone_query("when was that?", history)
+    assert "Bangladesh" not in standalone_query("when was the list created?", history)
