@@ -129,11 +129,12 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     if picked:
         return picked
     about = WHAT_ABOUT.match(question)
-    if about and (WH_WORD.match(about.group(1)) or FULL_QUESTION.match(about.group(1))
+    if about and (not _topic(about.group(1)) or WH_WORD.match(about.group(1))
+                  or FULL_QUESTION.match(about.group(1))
                   or re.search(r",\s*(?:when|why|where|who|how|what|which|can|do|does|did|is|are)\b", about.group(1), re.I)
                   or re.match(r"(?:their|its|his|her)\b", about.group(1), re.I)):
-        # "and when?", "and when is he presenting it?", "what about kids, how many can they take?":
-        # a new question, not a new subject; "what about their revenue?" asks of the same subject
+        # "and when?", "and then what?", "and when is he presenting it?", "what about kids, how many can
+        # they take?": a new question, not a new subject; "what about their revenue?" asks of the same subject
         about = None
     subject = _subject(last, known_names)
     if about and subject:  # "What about Hikvision?" after "Why was SenseTime banned?"
@@ -166,9 +167,10 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
                   if " " in n and not ORG_WORDS.search(n)]
         context += list(dict.fromkeys(people))
     bare = re.sub(r"^\W*(and|so|but|ok)\W+", "", question, flags=re.I)
-    if replies and (WH_WORD.match(bare) or (WH_START.match(bare) and not _topic(WH_ONLY.sub("", bare)))):
+    pointing = WH_START.match(bare) and not more and not _topic(WH_ONLY.sub("", bare))
+    if replies and (WH_WORD.match(bare) or pointing):
         # "and when?", "why?", "when was that?": asked of what was just answered, so the answer's own
-        # words are the topic.
+        # words are the topic ("who else is on it?" asks past them).
         context.append(_topic(re.sub(r"\[\d+\]", "", replies[-1]))[:300])
     context = [c for c in context if c]
     return f"{question} ({'; '.join(context)})" if context else question

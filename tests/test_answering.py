@@ -449,3 +449,12 @@ def test_when_was_that_asks_of_what_the_last_answer_said(real):
                     {"role": "assistant", "content": real.ask(question, history).answer}]
     answer = real.ask("when was that?", history)
     assert not answer.abstained and "on Friday" in answer.answer, answer.answer
+
+
+def test_an_unrelated_question_later_in_a_conversation_is_refused_as_when_asked_alone(real):
+    history = []
+    for question in ("what list was sensetime added to", "how long do investors have to sell"):
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": real.ask(question, history).answer}]
+    assert real.ask("whats the weather in beijing").abstained
+    assert real.ask("whats the weather in beijing", history).abstained

@@ -131,3 +131,9 @@ def test_a_question_with_no_words_of_its_own_takes_the_last_answer_as_its_topic(
     history = [U("who else was sanctioned?"), A("New sanctions on individuals in Bangladesh, Myanmar and North Korea. [1]")]
     assert "Bangladesh" in standalone_query("when was that?", history)
     assert "Bangladesh" not in standalone_query("when was the list created?", history)
+
+
+def test_and_then_what_is_no_subject_swap():
+    history = [U("What did Huawei test?"), A("Huawei had tested software that could send alarms. [1]")]
+    asked = standalone_query("and then what?", history)
+    assert asked.startswith("and then what?") and "Huawei" in asked
