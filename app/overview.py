@@ -124,16 +124,25 @@ def _pick(query: Query, docs: list[Doc], hits: list[Hit]) -> list[Doc]:
 
 
 LEDE_WORDS = 20  # a sentence standing alone on its line this long is a news lede, not a heading or salutation
+# A memo's or letter's address line ("To all staff at the Riverside office.", "Dear residents,"): not content
+SALUTATION = re.compile(r"^(Dear|To|Hi|Hello|Attention|Attn|Re|From|Subject|Memo|Memorandum)\b", re.I)
+
+
+def _informs(s) -> bool:
+    """Whether a sentence can stand in a summary: a full sentence, not a question (an FAQ's questions
+    restate, they don't inform), nor a short address line."""
+    return bool(SENTENCE_END.search(s.text)) and not s.text.rstrip("”\"' )").endswith("?") \
+        and not (SALUTATION.match(s.text) and len(s.text.split()) < 15)
 
 
 def _lead(doc: Doc):
     """The first sentence of the first body paragraph: one of two or more sentences, or a long one
     alone (a news lede); headings, bylines, datelines and salutations stand alone on their lines."""
     for s, after in zip(doc.sentences, doc.sentences[1:]):
-        if SENTENCE_END.search(s.text) and not BYLINE.search(s.text) \
+        if _informs(s) and not BYLINE.search(s.text) \
                 and ("\n" not in _between(s, after) or len(s.text.split()) >= LEDE_WORDS):
             return s
-    full = [s for s in doc.sentences if SENTENCE_END.search(s.text)]
+    full = [s for s in doc.sentences if _informs(s)]
     return full[0] if full else (doc.sentences[0] if doc.sentences else None)
 
 
@@ -147,7 +156,7 @@ def _between(a, b) -> str:
 
 def summary(doc: Doc, answerer, budget: int, n_central: int = 2) -> list:
     """The lead plus the most central sentences by embedding centrality, in document order."""
-    full = [s for s in doc.sentences if SENTENCE_END.search(s.text) and len(s.text.split()) >= 6]
+    full = [s for s in doc.sentences if _informs(s) and len(s.text.split()) >= 6]
     lead = _lead(doc)
     if not full:
         return [lead] if lead else []
@@ -244,7 +253,7 @@ def _summaries(query: Query, hits: list[Hit], docs: list[Doc], answerer) -> Answ
         if group:
             texts.append(f"From {doc.label}: " + " ".join(f"{c.sentence} [{c.marker}]" for c in
                                                             (next(cited) for _ in group)))
-    answer.answer = " ".join(texts)
+    answer.answer = "\n".join(texts)  # a line per document
     answer.composed = True
     return answer
 

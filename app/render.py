@@ -77,6 +77,7 @@ def chat_html(answer: Answer, turn: int) -> str:
         # Small talk and metadata answers are composed text; their markers still link to sources.
         links = {f"[{c.marker}]": _marker_link(c, turn) for c in answer.citations}
         body = re.sub(r"\[\d+\]", lambda m: links.get(m.group(0), m.group(0)), html.escape(answer.answer))
+        body = body.replace("\n", "<br>")  # composed text keeps its lines (a summary's line per document)
     else:
         body = " ".join(f'{html.escape(c.sentence)} {_marker_link(c, turn)}' for c in answer.citations)
     cited = answer.near_misses if answer.abstained else answer.citations

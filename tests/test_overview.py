@@ -2,6 +2,8 @@
 
 import pytest
 
+from app.render import chat_html
+
 
 def resolves(answer, pipeline):
     chunks = {c.chunk_id: c for c in pipeline.store.chunks()}
@@ -92,3 +94,17 @@ def test_an_faq_answer_is_quoted_without_its_label(memos):
     assert not answer.abstained and answer.citations[0].sentence.startswith("The Nimbus station measures")
     assert not any(c.sentence.startswith(("A:", "Q:")) for c in answer.citations)
     resolves(answer, memos)
+
+
+def test_a_summary_quotes_no_faq_question_and_no_address_line(memos):
+    for question in ("summarize the nimbus faq", "summarize the larkspur memo", "Summarize the documents"):
+        answer = memos.ask(question)
+        assert answer.citations and not any(c.sentence.rstrip().endswith("?") for c in answer.citations), question
+        assert not any(c.sentence.startswith("To the executive steering committee") for c in answer.citations)
+
+
+def test_a_summary_of_several_documents_gives_each_its_own_line(memos):
+    answer = memos.ask("Summarize the documents")
+    lines = answer.answer.split("\n")
+    assert lines[0] == "The 4 documents:" and len(lines) == 5 and all(x.startswith("From “") for x in lines[1:])
+    assert chat_html(answer, 1).count("<br>") == 4
