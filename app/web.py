@@ -247,8 +247,10 @@ def build_ui(pipeline: Pipeline, settings: Settings, stopping: threading.Event |
                                       render_markdown=False, latex_delimiters=[],
                                       placeholder="Ask about the documents, or pick an example below.")
                     with gr.Row():
+                        # No max_length: the browser would cut a long paste silently and ask the stub;
+                        # the server's limit says how long it was, and the box keeps the text.
                         box = gr.Textbox(show_label=False, placeholder="Ask a question…", scale=5,
-                                         max_length=settings.max_question_chars, elem_id="question")
+                                         elem_id="question")
                         send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
                     # Right under the question box, so they stay in view beside the conversation.
                     with gr.Row():

@@ -200,6 +200,15 @@ def test_user_errors_are_messages_on_the_page_not_tracebacks_in_the_log(page, se
     assert "one year" in ask(page, "how long do existing investors have to divest?").inner_text()
 
 
+def test_a_pasted_question_over_the_limit_is_refused_whole_and_stays_in_the_box(page):
+    # the box once cut a long paste to the limit silently, and the stub was answered "the sources don't say"
+    long_question = "Why did the Treasury add SenseTime to the investment ban list? " * 320
+    page.locator("#question textarea").fill(long_question)
+    page.locator("#ask").click()
+    page.get_by_text(f"the question is {len(long_question.strip()):,} characters long").first.wait_for(timeout=10000)
+    assert page.locator("#question textarea").input_value() == long_question
+
+
 def test_the_trash_icon_clears_sources_numbering_and_export_too(page):
     ask(page, "What is the capital of France?")
     page.locator("#chat").get_by_role("button", name="Clear").click()
