@@ -458,3 +458,9 @@ def test_an_unrelated_question_later_in_a_conversation_is_refused_as_when_asked_
                     {"role": "assistant", "content": real.ask(question, history).answer}]
     assert real.ask("whats the weather in beijing").abstained
     assert real.ask("whats the weather in beijing", history).abstained
+
+
+def test_among_nearly_tied_sentences_one_holding_the_thing_asked_for_is_judged(real):
+    # the best-scoring sentence's passage lacks "provider"; a close second names the data provider
+    answer = real.ask("What data provider does the reporter rely on for the names of SenseTime's early backers?")
+    assert not answer.abstained and "Pitchbook" in answer.answer
