@@ -54,6 +54,9 @@ OTHER_ONES = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?(?:who|whom)\s+else\b|\b(?:wh
                         re.I)
 WH_ONLY = re.compile(r"\b(else|other|others|more|too|also)\b", re.I)  # words a follow-up adds to a bare question word
 ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Post|Project|Exchange|Commission)\b")
+# a plural noun in the question itself before "their" ("funds ... their"), not a verb or a function word
+INSIDE_THEIR = re.compile(r"\b(?!(?:is|was|has|does|goes|says|this|us|its|his|yes|as|thus|plus|less|unless|"
+                          r"across|perhaps|always|sometimes|towards|whereas)\b)[a-z]{3,}[^s\W]s\b.*\btheir\b")
 PLURAL = re.compile(r"\b(they|them|their|theirs)\b", re.I)
 
 
@@ -143,7 +146,10 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     more = MORE.search(question)  # "who else ...", "any other ...": more of what was just discussed
     # A question opening with "and" / "so" continues the last one ("and what is the code meant to do?").
     continued = re.match(r"^\W*(and|so|also|then)\b", question, re.I)
-    if not ANAPHORA.search(question) and not short and not about and not more and not continued:
+    pointers = [m.group(0).lower() for m in ANAPHORA.finditer(question)]
+    # "how long do us funds have to dump their shares": "their" points back to "funds", inside the question
+    inside = pointers == ["their"] and INSIDE_THEIR.search(question)
+    if (not pointers or inside) and not short and not about and not more and not continued:
         return question
     # "Who else is on it?": "it" is not the subject asked about ("else" excludes it) but what it was
     # added to, so the conversation's topic is appended instead.

@@ -464,3 +464,9 @@ def test_among_nearly_tied_sentences_one_holding_the_thing_asked_for_is_judged(r
     # the best-scoring sentence's passage lacks "provider"; a close second names the data provider
     answer = real.ask("What data provider does the reporter rely on for the names of SenseTime's early backers?")
     assert not answer.abstained and "Pitchbook" in answer.answer
+
+
+def test_a_complete_question_with_their_is_not_pulled_to_the_last_topic(real):
+    _, answer = follow_up(real, "who exactly got sanctioned along with sensetime",
+                          "whats the deadline for us funds to dump their shares")
+    assert answer.standalone_query == answer.question and "one year to divest" in answer.answer

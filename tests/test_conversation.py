@@ -137,3 +137,14 @@ def test_and_then_what_is_no_subject_swap():
     history = [U("What did Huawei test?"), A("Huawei had tested software that could send alarms. [1]")]
     asked = standalone_query("and then what?", history)
     assert asked.startswith("and then what?") and "Huawei" in asked
+
+
+@pytest.mark.parametrize("question, alone", [
+    ("whats the deadline for us funds to dump their shares", True),
+    ("how long do investors have to sell their stakes", True),
+    ("what did they say about their IPO", False),
+    ("why did the US ban their shares?", False),
+])
+def test_their_pointing_back_inside_the_question_needs_no_conversation(question, alone):
+    history = [U("who got sanctioned along with sensetime"), A("SenseTime joins Hikvision and Huawei. [1]")]
+    assert (standalone_query(question, history) == question) is alone
