@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app import overview
-from app.chunking import split_sentences, unlabelled
-from app.conversation import ANAPHORA
+from app.chunking import asks, split_sentences, unlabelled
 from app.injection import is_instruction
 from app.query import BYLINE, Query, missing_premises, speaker_pattern, speaks
 from app.records import Answer, Citation, Hit
@@ -197,7 +196,7 @@ class Answerer:
             asked = ""
             for s in map(unlabelled, split_sentences(chunk.text, offset=chunk.start)):
                 key = (chunk.doc_id, s.start)
-                if s.text.rstrip("”\"' )").endswith("?"):
+                if asks(s.text):
                     asked = s.text
                     continue
                 # not a heading (a note's title line is one, though unmarked), nor addressed to an AI
@@ -235,7 +234,7 @@ class Answerer:
         ranked = _close_second(ranked, lambda c: c.named)
         # Likewise for the thing asked for ("which officials ..."): among nearly tied sentences, one whose
         # passage holds it. Not for a number asked for, which must be the thing's own count, not any.
-        if query.focus and query.qtype not in TYPED and not query.money and query.qtype != "count":
+        if query.focus and query.qtype not in TYPED and not query.money:
             ranked = _close_second(ranked, lambda c: c.focused >= MIN_FOCUS)
         hits = self._rerank(hits, ranked)
         best = ranked[0]
@@ -399,7 +398,7 @@ class Answerer:
         if query.more and query.qtype in ("who", "list"):
             others = {n.lower() for n in names(query.standalone + " " + query.said)}
         # only for a question that points back ("how are they fixing that?"), not any question asked later
-        preceding = _preceding(cands) if query.said and (query.background or ANAPHORA.search(query.question)) else {}
+        preceding = _preceding(cands) if query.said and query.points_back else {}
         contexts: dict[str, np.ndarray] = {}
         named: dict[str, bool] = {}
         passages: dict[str, str] = {}  # each chunk with the one before: who speaks may be named there

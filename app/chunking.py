@@ -59,6 +59,11 @@ def split_sentences(text: str, offset: int = 0, max_len: int = 1200) -> list[Sen
 LABEL = re.compile(r"(?:Q|A|Question|Answer)\s*:\s+")
 
 
+def asks(text: str) -> bool:
+    """Whether a sentence is a question (an FAQ's "Q: ...?"): it restates what is asked, it doesn't inform."""
+    return text.rstrip("”\"' )").endswith("?")
+
+
 def unlabelled(sentence: Sentence) -> Sentence:
     """The sentence without a leading FAQ label ("A: The station ..." is "The station ..."), offsets moved with it.
 

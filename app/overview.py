@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-from app.chunking import split_sentences, unlabelled
+from app.chunking import asks, split_sentences, unlabelled
 from app.injection import is_instruction
 from app.query import BYLINE, Query
 from app.records import Answer, Chunk, Hit
@@ -131,7 +131,7 @@ SALUTATION = re.compile(r"^(Dear|To|Hi|Hello|Attention|Attn|Re|From|Subject|Memo
 def _informs(s) -> bool:
     """Whether a sentence can stand in a summary: a full sentence, not a question (an FAQ's questions
     restate, they don't inform), nor a short address line."""
-    return bool(SENTENCE_END.search(s.text)) and not s.text.rstrip("”\"' )").endswith("?") \
+    return bool(SENTENCE_END.search(s.text)) and not asks(s.text) \
         and not (SALUTATION.match(s.text) and len(s.text.split()) < 15)
 
 
@@ -247,12 +247,13 @@ def _summaries(query: Query, hits: list[Hit], docs: list[Doc], answerer) -> Answ
     share = int(s.max_answer_words * 1.5) // len(shown)
     groups = [(d, summary(d, answerer, share, n_central=1)) for d in shown]
     answer = answerer.compose(query, hits, [x for _, group in groups for x in group])
-    texts, cited = [f"The {len(docs)} documents" + (f", the first {len(shown)} of them:" if len(shown) < len(docs)
-                                                   else ":")], iter(answer.citations)
+    texts = [f"The {len(docs)} documents" + (f", the first {len(shown)} of them:" if len(shown) < len(docs) else ":")]
+    start = 0
     for doc, group in groups:
-        if group:
-            texts.append(f"From {doc.label}: " + " ".join(f"{c.sentence} [{c.marker}]" for c in
-                                                            (next(cited) for _ in group)))
+        cited = answer.citations[start:start + len(group)]
+        start += len(group)
+        if cited:
+            texts.append(f"From {doc.label}: " + " ".join(f"{c.sentence} [{c.marker}]" for c in cited))
     answer.answer = "\n".join(texts)  # a line per document
     answer.composed = True
     return answer

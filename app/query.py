@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from app.conversation import MORE, new_topic, standalone_query
+from app.conversation import ANAPHORA, MORE, new_topic, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
 from app.text import (FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, question_word, stem, unabbreviated,
@@ -167,6 +167,7 @@ class Query:
     said_stems: frozenset = frozenset()  # the conversation's tokens: a sentence made mostly of them adds nothing
     injection: bool = False
     more: bool = False  # "what else ...": what the conversation already gave is left out
+    points_back: bool = False  # refers to the conversation ("how are they fixing that?"), not a new question
     money: bool = False  # a "how much" question about money: the answer holds an amount
     grain: str = ""  # finer than the type: "month" (which month, the exact date), "age" (how old), "name"
     kind: str = ""  # for a name asked for, the kind of thing named ("department" in "which department ...")
@@ -403,7 +404,8 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         missing = [t for t in missing if t not in ATTRIBUTION_FRAMING]
     query = Query(typed, standalone, intent, qtype, terms=terms, surface=surface,
                   missing=missing, background=background, said=said, said_stems=said_stems,
-                  more=bool(history) and bool(MORE.search(question)), injection=is_override(question))
+                  more=bool(history) and bool(MORE.search(question)), injection=is_override(question),
+                  points_back=bool(history) and (bool(background) or bool(ANAPHORA.search(typed))))
     if intent == "content" and not terms:
         # Nothing left to search for ("when did this happen?", "explain"): it asks about the documents.
         query.intent = "published" if query.qtype == "when" else "summary"

@@ -61,9 +61,7 @@ ALIASES = [
     (re.compile(r"\bU\.N\.|\bUnited Nations\b"), " UN "),
     # A country's adjective names the country too ("Chinese officials" are officials of China); the
     # adjective stays, as "Chinese" is also a language and a people.
-    (re.compile(r"\b(Chinese|Japanese|Russian|French|German|Canadian|Australian|Korean|Iranian|Israeli|Mexican|"
-                r"Italian|Spanish|Taiwanese|Ukrainian|Turkish|Indian|Brazilian|Dutch|Norwegian|Danish|Swedish)\b"),
-     lambda m: f" {_COUNTRY_OF[m.group(1)]} {m.group(1)} "),
+    (re.compile(r"\b(" + "|".join(_COUNTRY_OF) + r")\b"), lambda m: f" {_COUNTRY_OF[m.group(1)]} {m.group(1)} "),
     # A capital standing for its country's government, as news writes ("Washington", "Beijing").
     (re.compile(r"\bWashington\b(?!(,? D\.?C\.?| Post| state| State)\b)"), " US "),
     (re.compile(r"\bBeijing\b"), " China "),
