@@ -16,10 +16,10 @@ import numpy as np
 from app import overview
 from app.chunking import asks, split_sentences, unlabelled
 from app.injection import is_instruction
-from app.query import BYLINE, Query, missing_premises, speaker_pattern, speaks
+from app.query import BYLINE, Query, missing_premises, speaker_pattern, speaker_words, speaks
 from app.records import Answer, Citation, Hit
 from app.settings import Settings
-from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, names, normal, shortened, tokens, words
+from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, names, normal, other_frame, shortened, tokens, words
 
 # Weights and floors: the only place they are set. The first ones were chosen on evals/dev.jsonl only;
 # later ones on dev and on test splits already read, as each comment says. None was chosen on a split
@@ -221,8 +221,16 @@ class Answerer:
             return self.abstain(query, hits, cands, None)
         # "What did X say": X's pattern; ``named`` only when the question itself names X (not "they").
         speaker = speaker_pattern(query) if query.qtype in ("say", "who") else None
-        if query.qtype == "who" and speaker is not None and not any(speaker.search(c.text) for c in cands):
-            speaker = None  # "who spoke for the firm?" where no sentence has "the firm" speak: any spokesperson may do
+        # "who spoke for the firm?", "how did the firm push back?": where no sentence has "the firm" speak,
+        # the source names who speaks for it, so any speaker may do. Not for a name ("china's foreign
+        # ministry"), nor for a description the source itself uses ("the town council", which it
+        # mentions but never quotes): no one else's words answer for them.
+        said_by = speaker_words(query) if speaker is not None else []
+        described = bool(said_by) and all(w.islower() and re.sub(r"['’]s$", "", w) not in lexical.proper for w in said_by) \
+            and not any(f"the {' '.join(said_by)}" in c.text.lower() for c in cands)
+        if speaker is not None and not any(speaker.search(c.text) for c in cands) \
+                and (query.qtype == "who" or described):
+            speaker = None
         named = speaker is not None and speaker_pattern(query, explicit_only=True) is not None
         # Acronyms of the missing names that the passages write out ("VC": "venture capital").
         written = {w: self._spelled_out(w, cands) for p in query.premises for w in words(p) if w[:2].isupper()}
@@ -272,6 +280,9 @@ class Answerer:
             required = lambda c: bool(cue.search(c.text))  # noqa: E731
         else:
             required = None
+        if query.frames:  # nor does a further sentence about another period answer
+            form = required or (lambda c: True)
+            required = lambda c: form(c) and not other_frame(query.frames, c.text)  # noqa: E731
         chosen = self._select(ranked, query.qtype, required)
         answer = self.compose(query, hits, chosen)
         if query.qtype == "when":
@@ -355,6 +366,7 @@ class Answerer:
     def _features(self, cands: list[Candidate], query: Query, query_vector, previous=None, speaker=None,
                   speaker_named: bool = False, written: dict[str, str] | None = None) -> None:
         """Set each candidate's semantic, coverage, context and combined scores."""
+        speaker_name = (speaker_words(query) or [""])[-1] if speaker is not None else ""
         sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
         asked = [i for i, c in enumerate(cands) if c.asked]
         if asked:  # an answer in an FAQ is as close to the question as the FAQ's own question is
@@ -437,13 +449,16 @@ class Answerer:
                                  for n in names(cand.text) if " " in n)
                 has_cue = float(cand.typed)
             elif speaker is not None:
-                cand.spoken = speaks(speaker, cand.text, passages[chunk.chunk_id])
+                cand.spoken = speaks(speaker, cand.text, passages[chunk.chunk_id], speaker_name)
                 if speaker_named:  # "How did X respond?": a sentence in which X doesn't speak doesn't answer it
                     cand.typed = cand.spoken
             if query.kind and query.names and not all(set(n) <= cand.stems for n in query.names):
                 # "Which agency maintains the Entity List?": the name that answers stands beside what it
                 # is asked of, not in a sentence about something else
                 cand.typed = False
+                has_cue = 0.0
+            if query.frames and other_frame(query.frames, cand.text):
+                cand.typed = False  # "the budget for the current year" is no answer to "next year's budget"
                 has_cue = 0.0
             w_cue = 1.0 if query.qtype == "author" else W_CUE
             if cand.spoken:

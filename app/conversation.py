@@ -49,15 +49,34 @@ MORE = re.compile(r"\b(else|other|another|more|also|too)\b", re.I)
 WH_START = re.compile(r"^(when|why|where|who|how|what|which)\b", re.I)
 WH_WORD = re.compile(r"^(when|why|where|who|how|what|which)\b(\s+\w+)?\s*\??$", re.I)
 FULL_QUESTION = re.compile(r"^(when|why|where|who|how|what|which|is|are|was|were|did|does|do|can|could|will|would|"
-                           r"has|have|had|should)\s+\w+\s+\w+", re.I)
+                           r"has|have|had|should)(?:['’](?:s|re)\b|\s+\w+)\s+\w+", re.I)  # "what's its ...", too
 OTHER_ONES = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?(?:who|whom)\s+else\b|\b(?:which|what|any)\s+(?:\w+\s+)?others?\b",
                         re.I)
 WH_ONLY = re.compile(r"\b(else|other|others|more|too|also)\b", re.I)  # words a follow-up adds to a bare question word
 ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Post|Project|Exchange|Commission)\b")
-# a plural noun in the question itself before "their" ("funds ... their"), not a verb or a function word
-INSIDE_THEIR = re.compile(r"\b(?!(?:is|was|has|does|goes|says|this|us|its|his|yes|as|thus|plus|less|unless|"
-                          r"across|perhaps|always|sometimes|towards|whereas)\b)[a-z]{3,}[^s\W]s\b.*\btheir\b")
+# A possessive ("its", "their", "his", "her") whose owner the question itself gives before it: someone
+# indefinite ("can a pension fund keep its stock?") or, for "their", a plural noun ("how long do funds
+# have to dump their shares?"). Not a name: in "why did the US ban its shares?" "its" is most likely
+# what was just discussed, and no rule here can tell who owns what.
+POSSESSIVE = {"its", "their", "his", "her"}
+INDEFINITE = re.compile(r"\b(?:a|an|any|each|every|no|one)\s+[a-z]", re.I)
+PLURAL_NOUN = re.compile(r"\b(?!(?:is|was|has|does|goes|says|this|us|its|his|yes|as|thus|plus|less|unless|"
+                         r"across|perhaps|always|sometimes|towards|whereas)\b)[a-z]{3,}[^s\W]s\b")
 PLURAL = re.compile(r"\b(they|them|their|theirs)\b", re.I)
+
+
+def owners_inside(question: str) -> bool:
+    """Whether every word of the question that points back is a possessive whose owner the question
+    gives before it, so that the question needs no conversation to be understood."""
+    pointers = list(ANAPHORA.finditer(question))
+    for pointer in pointers:
+        word, before = pointer.group(0).lower(), question[:pointer.start()]
+        if word not in POSSESSIVE:
+            return False
+        owner = INDEFINITE.search(before) or (word == "their" and PLURAL_NOUN.search(before))
+        if not owner:
+            return False
+    return bool(pointers)
 
 
 # "the second one", "the first guy's", "the latter": one item of a list the last answer gave
@@ -146,10 +165,9 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     more = MORE.search(question)  # "who else ...", "any other ...": more of what was just discussed
     # A question opening with "and" / "so" continues the last one ("and what is the code meant to do?").
     continued = re.match(r"^\W*(and|so|also|then)\b", question, re.I)
-    pointers = [m.group(0).lower() for m in ANAPHORA.finditer(question)]
-    # "how long do us funds have to dump their shares": "their" points back to "funds", inside the question
-    inside = pointers == ["their"] and INSIDE_THEIR.search(question)
-    if (not pointers or inside) and not short and not about and not more and not continued:
+    pointers = ANAPHORA.search(question)
+    if (not pointers or owners_inside(question)) and not short and not about and not more \
+            and not continued:
         return question
     # "Who else is on it?": "it" is not the subject asked about ("else" excludes it) but what it was
     # added to, so the conversation's topic is appended instead.

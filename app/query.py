@@ -10,25 +10,35 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from app.conversation import ANAPHORA, MORE, new_topic, standalone_query
+from app.conversation import ANAPHORA, MORE, new_topic, owners_inside, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
 from app.text import (FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, question_word, stem, unabbreviated,
-                      swapped_function_word, tokens, words)
+                      swapped_function_word, time_frames, tokens, words)
 
 # "who wrote it", "which reporter ...": a reporter who is merely mentioned ("did they say anything to the
 # reporter?", "where did the reporter get this?") makes no question about the author.
 AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|byline)\b|\b(who|whom|whose|which|name of)\b.{0,30}"
                              r"\b(writer|reporter|journalist)s?\b|\b(writer|reporter|journalist)['’]?s? name\b", re.I)
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
-SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|responded|added|denied)"
+SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|respond|responded|comment|commented|declined|added|denied)"
 PRONOUNS = frozenset(("It", "He", "She", "They", "We", "I", "The", "This", "That"))
 SPEECH_TOKENS = tuple(dict.fromkeys(tokens("said says statement")))
 # "What did X say ...", "How did the company respond?", "did she say anything else?", "anything else
 # he said?": the first group that matched is the speaker asked about.
+# "What was X's reply?", "what was the reaction from X to ...": the same asked with a noun.
 SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also)\W+)?(?:(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+"
-                          r"(?:the\s+)?(.+?)\s+(?:say|said|respond|reply|react|write|state|comment)\b|"
+                          r"(?:the\s+)?(.+?)\s+(?:say|said|respond|reply|react|write|state|comment|push\s+back|hit\s+back|"
+                          r"answer)\b|"
+                          r"what(?:['’]s|\s+(?:was|is|were|are))\s+(?:the\s+)?(.+?)['’]s?\s+(?:reply|response|reaction|"
+                          r"answer|comment|statement)\b|"
+                          r"what(?:['’]s|\s+(?:was|is|were|are))\s+the\s+(?:official\s+)?(?:reply|response|reaction|answer|comment)\s+"
+                          r"(?:of|from|by)\s+(?:the\s+)?(.+?)(?=\s+(?:to|on|about|regarding|over|after)\b|\W*$)|"
                           r"(?:did|has|have)\s+(?:the\s+)?(.+?)\s+(?:say|said|add|added|mention|mentioned)\s+anything\s+else\b|"
+                          # "did X comment on ...?", "has X responded?": whether X spoke, and what X said ("did they
+                          # comment?" stays a yes/no question: who "they" are is a guess)
+                          r"(?:did|has|have|does|do)\s+(?!(?:they|he|she|it|we|you)\b)(?:the\s+)?(.+?)\s+(?:comment|commented|respond|responded|reply|replied|"
+                          r"react|reacted|(?:give|provide|offer)\s+(?:\w+\s+){0,2}comment|say\s+anything)\b|"
                           r"anything\s+else\s+(?:the\s+)?(.+?)\s+(?:said|says|say|added|mentioned)\b)", re.I)
 # "Who spoke for the company?", "who was the person speaking on behalf of X?": X's spokesperson is
 # found where X speaks ("X spokeswoman Y said").
@@ -86,6 +96,12 @@ GRAINS = {
                        # "which agency", "which US company": a kind of thing that goes by a name
                        rf"\bwhich (\w+ )?{_KINDS}\b", re.I),
 }
+# "Which bakery handed out ...?", "on which exchange ...?": one thing, picked out by its name (not "a
+# local bakery"). Not a kind of thing ("which type of ...") or a part of one; several ("which
+# improvements") make a list, which any words may give.
+WHICH_ONE = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?(?:(?:on|in|at|from|to|for|by|with|under|of)\s+)?which\s+"
+                       r"(?!(?:kind|kinds|type|types|sort|sorts|way|ways|one|ones|form|version|part|parts|aspect|"
+                       r"reason|reasons|year|month|day|date|time|of)\b)[a-z]", re.I)
 SUMMARY = re.compile(
     rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea|topic|subject|theme|news|story|message|takeaways?)|"
     rf"key (points?|takeaways?)|in a nutshell|recap|"
@@ -171,6 +187,7 @@ class Query:
     money: bool = False  # a "how much" question about money: the answer holds an amount
     grain: str = ""  # finer than the type: "month" (which month, the exact date), "age" (how old), "name"
     kind: str = ""  # for a name asked for, the kind of thing named ("department" in "which department ...")
+    frames: dict = field(default_factory=dict)  # periods the question names relative to others ("next year")
 
     @property
     def search_terms(self) -> list[str]:
@@ -405,7 +422,8 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     query = Query(typed, standalone, intent, qtype, terms=terms, surface=surface,
                   missing=missing, background=background, said=said, said_stems=said_stems,
                   more=bool(history) and bool(MORE.search(question)), injection=is_override(question),
-                  points_back=bool(history) and (bool(background) or bool(ANAPHORA.search(typed))))
+                  points_back=bool(history) and (bool(background) or (bool(ANAPHORA.search(typed))
+                                                                  and not owners_inside(typed))))
     if intent == "content" and not terms:
         # Nothing left to search for ("when did this happen?", "explain"): it asks about the documents.
         query.intent = "published" if query.qtype == "when" else "summary"
@@ -424,7 +442,10 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         token = lexical.speller.correct(word, normal(word)) if word and word.lower() not in STOPWORDS else ""
         query.money = (query.qtype == "count" and bool(MONEY_QUESTION.search(question))) or \
             (query.qtype == "what" and bool(MONEY_WHAT.search(question)))
+        query.frames = time_frames(question)
         query.grain = next((g for g, pattern in GRAINS.items() if pattern.search(question)), "")
+        if not query.grain and query.qtype not in ("list", "when", "count") and WHICH_ONE.match(question):
+            query.grain = "name"
         kind = KIND.search(question) if query.grain == "name" else None
         query.kind = next((g.lower() for g in kind.groups() if g), "") if kind else ""
         # Nothing to look for: "how many people" (any group of people can be meant), or an unknown
@@ -434,14 +455,11 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     return query
 
 
-def speaker_pattern(query: Query, explicit_only: bool = False):
-    """For "what did X say": a pattern for sentences in which X speaks, or None.
+def speaker_words(query: Query, explicit_only: bool = False) -> list[str]:
+    """For "what did X say": the words of X ([] when the question asks of no one); X is matched by its last.
 
-    X is matched by its last word, as sources add first names and titles ("Deputy Treasury
-    Secretary Adeyemo" is written "Deputy Treasury Secretary Wally Adeyemo"), before the verb, even
-    across an apposition ("The Treasury Department, which oversees the list, said"), or after it
-    ("..., said Mayor X."). ``explicit_only``: None when X is a pronoun the conversation resolved
-    ("what did they say?"), which is a guess.
+    ``explicit_only``: None when X is a pronoun the conversation resolved ("what did they say?"),
+    which is a guess.
     """
     subject = SAY_QUESTION.match(query.standalone) or SPOKE_FOR.match(query.standalone)
     if not subject:
@@ -456,9 +474,21 @@ def speaker_pattern(query: Query, explicit_only: bool = False):
     if not names_ and query.background and not explicit_only:  # "what else did they say?": who was just named
         context = names(query.standalone[query.standalone.find(" (") + 2:])
         names_ = words(context[-1]) if context else []
-    if not names_:
+    return names_
+
+
+def speaker_pattern(query: Query, explicit_only: bool = False):
+    """For "what did X say": a pattern for sentences in which X speaks, or None.
+
+    X is matched by its last word, as sources add first names and titles ("Deputy Treasury
+    Secretary Adeyemo" is written "Deputy Treasury Secretary Wally Adeyemo"), before the verb, even
+    across an apposition ("The Treasury Department, which oversees the list, said"), or after it
+    ("..., said Mayor X."). ``explicit_only`` as for ``speaker_words``.
+    """
+    found = speaker_words(query, explicit_only)
+    if not found:
         return None
-    name = re.escape(names_[-1])
+    name = re.escape(found[-1])
     # A role is often named once ("Mayor Helen Voss cut ...") and the person quoted by surname
     # later ("... Voss said"): the third form links the two.
     cap = r"(?-i:[A-Z])[\w'’-]+"
@@ -469,15 +499,21 @@ def speaker_pattern(query: Query, explicit_only: bool = False):
 
 
 PRONOUN_SPEAKS = re.compile(rf"^\W*(It|He|She|They)\s+(?:\w+\s+)?{SPEECH}\b")
+# "Those investors did not immediately respond": a group the sentence before named
+GROUP_SPEAKS = re.compile(rf"^\W*(?:Those|These)\s+\w+\s+(?:\w+\s+){{0,3}}?{SPEECH}\b")
 
 
-def speaks(pattern, sentence: str, passage: str = "") -> bool:
-    """Whether the speaker of ``pattern`` speaks in ``sentence``, also by the surname the passage gives them."""
+def speaks(pattern, sentence: str, passage: str = "", name: str = "") -> bool:
+    """Whether the speaker of ``pattern`` (whose last word is ``name``) speaks in ``sentence``, also by
+    the surname the passage gives them or as one of a group it named just before."""
     if pattern.search(sentence):
         return True
     at = passage.find(sentence) if passage else -1
     if at > 0 and PRONOUN_SPEAKS.match(sentence) and pattern.search(passage[max(0, at - 400):at]):
         return True  # "It added that ...", right after the speaker's own sentence
+    if at > 0 and name and GROUP_SPEAKS.match(sentence) \
+            and re.search(rf"\b{re.escape(name)}\b", re.split(r"(?<=[.!?])\s+", passage[:at].rstrip())[-1], re.I):
+        return True  # "... including Tiger Global and Glade Brook. Those investors did not respond."
     found = pattern.search(passage) if passage else None
     person = found.group("person") if found else None
     if not person:

@@ -265,6 +265,29 @@ def known_word(word: str, dictionary: frozenset[str]) -> bool:
     return False
 
 
+# "next fiscal year", "the previous quarter", "the first half": a period named relative to another.
+_FRAME_OF = {"next": "next", "coming": "next", "following": "next", "upcoming": "next", "last": "last",
+             "previous": "last", "prior": "last", "past": "last", "preceding": "last", "this": "this",
+             "current": "this", "first": "first", "second": "second", "third": "third", "fourth": "fourth"}
+_FRAME = re.compile(rf"\b({'|'.join(_FRAME_OF)})\s+(?:(?:fiscal|financial|calendar|school|academic|budget)\s+)?"
+                    r"(year|quarter|month|week|season|term|half|decade|phase)\b", re.I)
+
+
+def time_frames(text: str) -> dict[str, set[str]]:
+    """The periods a text names relative to others, by unit: "next fiscal year" is {"year": {"next"}}."""
+    frames: dict[str, set[str]] = {}
+    for match in _FRAME.finditer(text):
+        frames.setdefault(match.group(2).lower(), set()).add(_FRAME_OF[match.group(1).lower()])
+    return frames
+
+
+def other_frame(asked: dict[str, set[str]], text: str) -> bool:
+    """Whether ``text`` names only other periods of a unit the question names one of: the current
+    year's budget does not answer "next year's budget", nor the first quarter's hires the second's."""
+    held = time_frames(text)
+    return any(unit in held and not held[unit] & frames for unit, frames in asked.items())
+
+
 def all_stems(text: str) -> set[str]:
     """Every stem of a text, stopwords included (for checking that a name occurs at all)."""
     return {stem(w) for w in words(text)}

@@ -214,6 +214,20 @@ def test_a_role_asked_about_is_linked_to_the_person_quoted_by_surname(ferry):
     assert not answer.abstained and "safer than it has ever been" in answer.answer
 
 
+def test_which_one_is_answered_by_a_name_not_by_a_kind_of_thing(ferry):
+    assert ferry.ask("Which bakery handed out the coffee?").abstained  # "a local bakery" names none
+    answer = ferry.ask("which harbour master greeted the passengers?")
+    assert not answer.abstained and "Ines Calder" in answer.answer
+
+
+def test_a_period_asked_about_is_not_answered_by_another(ferry):
+    # the source gives the current year's budget only
+    assert "current year" not in ferry.ask("What is the port's budget for next year?").answer
+    assert ferry.ask("What is the budget for next year?").abstained
+    answer = ferry.ask("What is the port's budget this year?")
+    assert not answer.abstained and "4 million" in answer.answer
+
+
 def test_what_someone_said_is_refused_when_only_others_speak(ferry):
     answer = ferry.ask("What did the town council say about the repairs?")
     assert answer.abstained, answer.answer
@@ -470,3 +484,9 @@ def test_a_complete_question_with_their_is_not_pulled_to_the_last_topic(real):
     _, answer = follow_up(real, "who exactly got sanctioned along with sensetime",
                           "whats the deadline for us funds to dump their shares")
     assert answer.standalone_query == answer.question and "one year to divest" in answer.answer
+
+
+def test_a_reply_of_a_firm_described_not_named_is_what_its_spokeswoman_said(real):
+    # no sentence has "the firm" speak: the source quotes the company's spokeswoman by name
+    answer = real.ask("How did the firm push back against the allegations?")
+    assert not answer.abstained and "unfounded" in answer.answer

@@ -144,7 +144,17 @@ def test_and_then_what_is_no_subject_swap():
     ("how long do investors have to sell their stakes", True),
     ("what did they say about their IPO", False),
     ("why did the US ban their shares?", False),
+    ("can a us pension fund keep its sensetime stock", True),
+    ("does every investor have to sell his shares", True),
+    ("why did the US ban its shares?", False),
+    ("and what's its main business?", False),
 ])
-def test_their_pointing_back_inside_the_question_needs_no_conversation(question, alone):
+def test_a_possessive_whose_owner_the_question_gives_needs_no_conversation(question, alone):
     history = [U("who got sanctioned along with sensetime"), A("SenseTime joins Hikvision and Huawei. [1]")]
     assert (standalone_query(question, history) == question) is alone
+
+
+def test_a_contracted_question_after_and_is_a_new_question_not_a_new_subject():
+    history = [U("why was SenseTime banned?"), A("It supports surveillance. [1]")]
+    asked = standalone_query("and what's its main business?", history)
+    assert asked == "and what's SenseTime's main business?"

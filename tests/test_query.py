@@ -3,7 +3,8 @@
 import pytest
 
 from app.lexical import LexicalIndex
-from app.query import SPEECH_TOKENS, analyze, compound_parts, intent_of, premises, question_type, speaker_pattern, speaks
+from app.query import (SPEECH_TOKENS, analyze, compound_parts, intent_of, premises, question_type, speaker_pattern,
+                       speaker_words, speaks)
 from app.records import Chunk
 from app.text import stem
 
@@ -285,3 +286,31 @@ def test_a_marked_change_of_subject_drops_the_conversation():
 def test_a_digit_typed_for_to_is_no_missing_number():
     query = query_of("how many engineers were hired 2 work on it")
     assert query.premises == [] and "2" not in query.terms
+
+
+@pytest.mark.parametrize("question, speaker", [
+    ("What was SenseTime's reply to the ban?", "SenseTime"),
+    ("what's the reaction from the Treasury to the ruling", "Treasury"),
+    ("How did the company push back on being fined?", "company"),
+])
+def test_a_reply_asked_for_with_a_noun_or_a_phrasal_verb_asks_what_was_said(question, speaker):
+    query = query_of(question)
+    assert query.qtype == "say" and speaker_words(query)[-1] == speaker
+
+
+def test_whether_someone_commented_is_answered_by_a_group_that_named_them_not_responding():
+    query = query_of("Did Acme Ventures comment on the fine?")
+    assert query.qtype == "say"
+    pattern, name = speaker_pattern(query), speaker_words(query)[-1]
+    passage = "Two funds backed the firm, including Acme Ventures and Birch Capital. Those investors did not respond."
+    assert speaks(pattern, "Those investors did not respond.", passage, name)
+    assert not speaks(pattern, "Those investors did not respond.", "Two funds backed the firm. Those investors did not respond.",
+                      name)
+
+
+@pytest.mark.parametrize("question, grain", [
+    ("Which bakery handed out the rolls?", "name"), ("On which exchange will it list?", "name"),
+    ("which type of tech do they sell?", ""), ("Which improvements were made?", ""), ("which year was it?", ""),
+])
+def test_which_one_thing_asks_for_its_name(question, grain):
+    assert query_of(question).grain == grain

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.text import Speller, names, question_word, stem, tokens, unabbreviated
+from app.text import Speller, names, other_frame, question_word, stem, time_frames, tokens, unabbreviated
 
 
 def test_stems_fold_inflections_and_silent_e():
@@ -82,3 +82,11 @@ def test_text_speak_is_written_out(typed, meant):
                                   "the top 2 firms", "What did the U.S. say?", "R&D spend", "Plan R", "phase 2 trial"])
 def test_numbers_abbreviations_and_capitals_are_not_text_speak(text):
     assert unabbreviated(text) == text
+
+
+def test_periods_named_relative_to_others_are_read_by_unit():
+    assert time_frames("the budget for next fiscal year and the previous quarter") == {"year": {"next"}, "quarter": {"last"}}
+    asked = time_frames("what is the budget for the coming year?")
+    assert other_frame(asked, "The budget for the current year is 4 million.")
+    assert not other_frame(asked, "The plan is open until May.")  # no period named relative to another
+    assert not other_frame(asked, "The budget for the following year is 5 million.")  # the same period, other words
