@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app import overview
-from app.chunking import asks, split_sentences, unlabelled
+from app.chunking import asks, sentences_in_context, split_sentences, unlabelled
 from app.injection import is_instruction
 from app.query import BYLINE, Query, missing_premises, speaker_pattern, speaker_words, speaks
 from app.records import Answer, Citation, Hit
@@ -103,6 +103,7 @@ class Candidate:
     context: float = 0.0  # the same share over the whole chunk and its title
     focused: float = 1.0  # credit of the thing asked for in the passage (1 when the question shows none)
     asked: str = ""  # the source's own question right before this sentence (FAQ style), if any
+    resolved: str = ""  # the sentence as it reads on its own ("The project" named), when that differs
     named: bool = True  # its passage holds every name the question gives
     spoken: bool = False  # for "what did X say": X speaks in it
     typed: bool = True  # holds a value of the kind asked for ("when": a date) beyond what the question gives
@@ -194,7 +195,7 @@ class Answerer:
             chunk = hit.chunk
             title = chunk.meta.get("title", "").strip()
             asked = ""
-            for s in map(unlabelled, split_sentences(chunk.text, offset=chunk.start)):
+            for s, alone in sentences_in_context(chunk.text, offset=chunk.start):
                 key = (chunk.doc_id, s.start)
                 if asks(s.text):
                     asked = s.text
@@ -202,7 +203,8 @@ class Answerer:
                 # not a heading (a note's title line is one, though unmarked), nor addressed to an AI
                 if key not in seen and len(words(s.text)) >= 3 and not s.text.startswith("#") \
                         and s.text.strip() != title and not is_instruction(s.text):
-                    seen[key] = Candidate(hit, s.start, s.end, s.text, stems=frozenset(tokens(s.text)), asked=asked)
+                    seen[key] = Candidate(hit, s.start, s.end, s.text, stems=frozenset(tokens(s.text)), asked=asked,
+                                          resolved=alone if alone != s.text else "")
                 asked = ""
         return list(seen.values())
 
@@ -346,7 +348,7 @@ class Answerer:
         finds "hired" and "legal" finds "prohibited" without a hand-written synonym list.
         """
         terms = list(query.terms)
-        vocab = list(dict.fromkeys(w for c in cands for w in candidate_words(c.text)))
+        vocab = list(dict.fromkeys(w for c in cands for w in candidate_words(c.resolved or c.text)))
         if not terms or not vocab:
             return terms, {}
         q = _unit(self.embedder.embed_cached([query.surface[t] for t in terms]))
@@ -367,7 +369,7 @@ class Answerer:
                   speaker_named: bool = False, written: dict[str, str] | None = None) -> None:
         """Set each candidate's semantic, coverage, context and combined scores."""
         speaker_name = (speaker_words(query) or [""])[-1] if speaker is not None else ""
-        sims = _unit(self.embedder.embed_cached([c.text for c in cands])) @ _unit(query_vector)
+        sims = _unit(self.embedder.embed_cached([c.resolved or c.text for c in cands])) @ _unit(query_vector)
         asked = [i for i, c in enumerate(cands) if c.asked]
         if asked:  # an answer in an FAQ is as close to the question as the FAQ's own question is
             q_sims = _unit(self.embedder.embed_cached([cands[i].asked for i in asked])) @ _unit(query_vector)
@@ -430,7 +432,7 @@ class Answerer:
                 named[chunk.chunk_id] = all(set(name) <= held for name in query.names)
                 passages[chunk.chunk_id] = (before.text + "\n" if before else "") + chunk.text
             cand.semantic = float(sim)
-            cand.coverage = share(matched(candidate_words(cand.text)))
+            cand.coverage = share(matched(candidate_words(cand.resolved or cand.text)))
             context = contexts[chunk.chunk_id]
             cand.context = share(context)
             if query.focus in terms:

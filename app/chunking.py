@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from app.records import Chunk, Document
+from app.text import MONTHS, NAME, STOPWORDS, WEEKDAYS
 
 # Words whose trailing period does not end a sentence.
 ABBREVIATIONS = {
@@ -73,6 +74,55 @@ def unlabelled(sentence: Sentence) -> Sentence:
     if not found or found.end() >= len(sentence.text):
         return sentence
     return Sentence(sentence.start + found.end(), sentence.end, sentence.text[found.end():])
+
+
+# "The project is building a buoy" after "Project Larkspur is led by ...": to the embedding model the
+# sentence is about "the project", far from a question about Larkspur; read with the name put back
+# (as a reader does) it is close. Only a reference that can be resolved without a parser: a
+# definite description by a word of one name the sentence before gives, or a pronoun when that
+# sentence gives one name only.
+DEFINITE_START = re.compile(r"^(?:The|This|That)\s+([a-z]+)\b")
+PRONOUN_OPENING = re.compile(r"^(?:(It|They|He|She)|(Its|Their|His|Her))\b")
+
+
+_DATE_WORD = re.compile(rf"^({MONTHS}|{WEEKDAYS})$", re.I)
+
+
+def _named(text: str) -> list[str]:
+    """The capitalised phrases of a sentence, its first word too ("Project Larkspur is led by ..."), less
+    leading function words ("The") and dates."""
+    found = []
+    for match in NAME.finditer(text):
+        parts = match.group(0).split()
+        while parts and parts[0].lower() in STOPWORDS:
+            parts = parts[1:]
+        if parts and not _DATE_WORD.match(parts[0]):
+            found.append(" ".join(parts))
+    return list(dict.fromkeys(found))
+
+
+def standalone(sentence: str, previous: str) -> str:
+    """The sentence with an opening reference to a name in ``previous`` replaced by that name."""
+    if not previous or previous.startswith("#"):  # after a heading, "It" may be anything the document is about
+        return sentence
+    found = _named(previous)
+    definite = DEFINITE_START.match(sentence)
+    if definite:
+        owners = [n for n in found if len(n.split()) > 1 and definite.group(1) in n.lower().split()]
+        return owners[0] + sentence[definite.end():] if len(owners) == 1 else sentence
+    pronoun = PRONOUN_OPENING.match(sentence)
+    if pronoun and len(found) == 1:
+        return found[0] + ("'s" if pronoun.group(2) else "") + sentence[pronoun.end():]
+    return sentence
+
+
+def sentences_in_context(text: str, offset: int = 0) -> list[tuple[Sentence, str]]:
+    """Each sentence of a text (FAQ labels dropped) with how it reads on its own (``standalone``)."""
+    out, previous = [], ""
+    for sentence in map(unlabelled, split_sentences(text, offset=offset)):
+        out.append((sentence, standalone(sentence.text, previous)))
+        previous = sentence.text
+    return out
 
 
 def _piece(line: str, base: int, start: int, end: int, offset: int, max_len: int) -> list[Sentence]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app import ingest as ingesting
 from app.answering import Answerer
-from app.chunking import split_sentences, unlabelled
+from app.chunking import sentences_in_context
 from app.conversation import names_own_subject, says_enough
 from app.embeddings import Embedder
 from app.limits import Budget, check_history, check_question
@@ -141,5 +141,7 @@ class Pipeline:
         self.embedder.embed_query("warm up")
         self.scorer.embed_query("warm up")
         if len(chunks) <= WARM_CHUNKS:
-            sentences = (s.text for c in chunks for s in map(unlabelled, split_sentences(c.text)))
+            # as the answerer and the summary compare them: each sentence (FAQ labels dropped), and as it
+            # reads on its own where that differs
+            sentences = (t for c in chunks for s, alone in sentences_in_context(c.text) for t in (s.text, alone))
             self.scorer.embed_cached(list(dict.fromkeys(sentences)))

@@ -490,3 +490,9 @@ def test_a_reply_of_a_firm_described_not_named_is_what_its_spokeswoman_said(real
     # no sentence has "the firm" speak: the source quotes the company's spokeswoman by name
     answer = real.ask("How did the firm push back against the allegations?")
     assert not answer.abstained and "unfounded" in answer.answer
+
+
+def test_a_sentence_naming_its_subject_by_a_description_is_read_with_the_name(memos):
+    # "The project is building a low-power sonar buoy" follows "Project Larkspur is led by ..."
+    answer = memos.ask("What is the Larkspur team actually building?")
+    assert not answer.abstained and "sonar buoy" in answer.answer

@@ -1,4 +1,6 @@
-from app.chunking import chunk_document, split_sentences, unlabelled
+import pytest
+
+from app.chunking import chunk_document, split_sentences, standalone, unlabelled
 from app.loaders import load
 from app.records import Chunk, Document
 from tests.conftest import CORPUS, FIXTURES
@@ -49,3 +51,16 @@ def test_an_faq_label_is_not_part_of_a_quoted_sentence():
     assert [s.text for s in plain] == ["Is there a fee?", "Basic forecasts are free.", "yes.", "A:"]
     assert all(text[s.start:s.end] == s.text for s in plain)
     assert unlabelled(split_sentences("Area: 51 square miles.")[0]).text == "Area: 51 square miles."
+
+
+@pytest.mark.parametrize("sentence, previous, alone", [
+    ("The project is building a buoy.", "Project Larkspur is led by Dr. Ada Lund.", "Project Larkspur is building a buoy."),
+    ("It does not measure pollen.", "The Nimbus station measures rain.", "Nimbus does not measure pollen."),
+    ("Its battery lasts a week.", "The Nimbus station measures rain.", "Nimbus's battery lasts a week."),
+    ("It applies to every branch.", "It takes effect on February 1.", "It applies to every branch."),  # a date is no one
+    ("He said it was fine.", "Mayor Ada Lund met Ines Calder.", "He said it was fine."),  # two people: which one?
+    ("The company said no.", "Project Larkspur is led by Dr. Ada Lund.", "The company said no."),
+    ("It is new.", "## Project Larkspur", "It is new."),  # after a heading
+])
+def test_a_sentence_reads_on_its_own_with_the_name_it_refers_back_to(sentence, previous, alone):
+    assert standalone(sentence, previous) == alone
