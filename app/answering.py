@@ -71,6 +71,8 @@ CUES = {
                         rf"\d{{1,2}} ({MONTHS}))\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b", re.I),
     # A capitalised word inside a sentence (not its first word): a name, for "what is the name of ...".
     "name": re.compile(r"(?<=[\w,;:)”\"’] )[A-Z][\w’'-]+"),
+    "label": re.compile(r"\b(label\w*|call(s|ed|ing)?|term(s|ed)?|dubb?(ed|s)?|brand(s|ed)|describ\w*|characteri[sz]\w*|"
+                        r"refer(s|red)? to \w+ as|known as)\b", re.I),
     "age": re.compile(r"\b(\d+|[a-z]+ty(-[a-z]+)?)[ -]years?[ -]old\b|\baged? \d+|\bage of \d+|\bborn\b", re.I),
     "count": re.compile(r"\b(\d[\d,.]*|one(?! of)|two|three|four|five|six|seven|eight|nine|ten|dozen|million|"
                         r"billion)\b", re.I),
@@ -443,8 +445,9 @@ class Answerer:
                 cand.typed = bool(CUES["money"].search(cand.text))
                 has_cue = float(cand.typed)
             elif query.qtype in TYPED or query.grain in CUES:
-                cand.typed = any(m.group(0).lower() not in given and not (query.qtype == "count" and bare_year(m))
-                                 for m in cue.finditer(cand.text))
+                # (a label's verb may be the question's own: "what has X labeled Y?")
+                cand.typed = any((m.group(0).lower() not in given or query.grain == "label")
+                                 and not (query.qtype == "count" and bare_year(m)) for m in cue.finditer(cand.text))
                 has_cue = float(cand.typed)
             elif others is not None:  # "who else ...": someone the conversation has not named yet
                 cand.typed = any(n.lower() not in others and not set(tokens(n)) & set(terms)

@@ -89,6 +89,10 @@ GRAINS = {
     "month": re.compile(r"\b(which|what) (month|date)\b|\bexact (date|day|month)\b|\bwhen exactly\b|"
                         r"\bexactly when\b", re.I),
     "age": re.compile(r"\bhow old\b|\bwhat age\b|\b(his|her|their) age\b", re.I),
+    # "what term has X used for Y?", "what did X call Y?": a sentence that labels Y ("has labeled ... a genocide")
+    "label": re.compile(r"\bwhat (term|word|label|phrase|words)\b.*\b(use|used|uses|using|call|called|calls|give|gave|"
+                        r"given|apply|applied|put)\b|\bwhat (do|does|did|has|have) .+ (call|calls|called|label|labeled|"
+                        r"labelled|term|termed|dub|dubbed)\b", re.I),
     # "what's the name of the vendor", "what's the company called": a name the question doesn't give
     "name": re.compile(r"\b(the |its |their |his |her |a |full |official |exact )?name of\b|\b(company|firm|business|vendor|"
                        r"brand|product|person|official)['’]?s? name\b|\bwhat( is|'s|’s| was) (it|that|the \w+) called\b|"
@@ -127,6 +131,9 @@ SOURCE = re.compile(
 # The document's own headline or subtitle (a person's "title" is a content question)
 TITLE = re.compile(rf"\b(head ?line|sub-?head(line|ing)?|sub-?title|dek)\b|\btitle of {_DOC}|\b{_DOC}(['’]s)? title\b|"
                    rf"\bwhat(['’]s| is) {_DOC} (called|titled)\b", re.I)
+LABEL_FRAMING = frozenset(tokens("use used uses using call called calls give gave given apply applied put term word "
+                                 "words label phrase"))
+NAME_MODIFIER = re.compile(r"\b(official|full|exact|proper|formal|real|actual|complete|correct)\s+(?:name|title)\b", re.I)
 NUMBER = re.compile(r"\b\d[\d,.]*\b")
 BACKGROUND_WEIGHT = 0.35  # weight of a term the conversation supplied, relative to the question's own
 AUX = r"(?:is|was|are|were|did|does|do|has|have|had|can|could|will|would|should|kind|sort|type)"
@@ -444,6 +451,11 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
             (query.qtype == "what" and bool(MONEY_WHAT.search(question)))
         query.frames = time_frames(question)
         query.grain = next((g for g, pattern in GRAINS.items() if pattern.search(question)), "")
+        if query.grain == "label":  # "what term has X used for ...": the verb only frames it, the label answers
+            query.terms = {t: w for t, w in query.terms.items() if t not in LABEL_FRAMING}
+        elif query.grain == "name":  # "the official name of the list": "official" says which name, not what of
+            framing = {stem(m.group(1)) for m in NAME_MODIFIER.finditer(question)}
+            query.terms = {t: w for t, w in query.terms.items() if t not in framing}
         if not query.grain and query.qtype not in ("list", "when", "count") and WHICH_ONE.match(question):
             query.grain = "name"
         kind = KIND.search(question) if query.grain == "name" else None

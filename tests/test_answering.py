@@ -220,6 +220,11 @@ def test_which_one_is_answered_by_a_name_not_by_a_kind_of_thing(ferry):
     assert not answer.abstained and "Ines Calder" in answer.answer
 
 
+def test_a_label_asked_for_is_answered_by_the_sentence_that_gives_it(ferry):
+    answer = ferry.ask("What word has the council used for the repairs?")
+    assert not answer.abstained and "a success" in answer.answer
+
+
 def test_a_period_asked_about_is_not_answered_by_another(ferry):
     # the source gives the current year's budget only
     assert "current year" not in ferry.ask("What is the port's budget for next year?").answer

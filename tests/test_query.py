@@ -314,3 +314,10 @@ def test_whether_someone_commented_is_answered_by_a_group_that_named_them_not_re
 ])
 def test_which_one_thing_asks_for_its_name(question, grain):
     assert query_of(question).grain == grain
+
+
+def test_the_words_that_frame_a_label_or_a_name_are_not_searched_for():
+    query = query_of("What term has the council used for the delay?")
+    assert query.grain == "label" and not {stem("term"), stem("used")} & set(query.terms) and stem("delay") in query.terms
+    query = query_of("What's the official name of the list?")
+    assert query.grain == "name" and stem("official") not in query.terms and stem("list") in query.terms
