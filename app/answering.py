@@ -57,6 +57,7 @@ REPEAT_PENALTY = 0.6  # a sentence the assistant already gave in this conversati
 # multi-turn pairs better, 2 worse).
 W_NEXT = 0.10
 SAID_SHARE = 0.6  # share of a sentence's words found in earlier answers for it to count as given
+NUMBER_OR_DATE = re.compile(r"\d|^today$")
 PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
 CUES = {
     # A date or a duration: a month named as a date ("in June", "the first week of December", "June 3"),
@@ -255,6 +256,10 @@ class Answerer:
                        "coverage": round(best.coverage, 3), "context": round(best.context, 3), "typed": best.typed,
                        "named": best.named, "focus": query.focus, "focused": round(best.focused, 3),
                        "missing_terms": query.missing, "missing_premises": absent}
+        listed = self._members(query, ranked, absent)
+        if listed is not None:
+            return self.compose(query, hits, [listed], lead=f"The sources don't mention {', '.join(absent)}; "
+                                                             "the ones they name are these:")
         if absent:
             missing = ("say what holds today" if absent == ["today"]  # a date, not a thing to mention
                        else f"mention {', '.join(absent)}")
@@ -293,6 +298,23 @@ class Answerer:
             overview.add_publication_date(answer, chosen, chunks, self)
         answer.diagnostics = diagnostics
         return answer
+
+    def _members(self, query: Query, ranked: list[Candidate], absent: list[str]) -> Candidate | None:
+        """For "is X one of the countries in the pact?" where no source names X: the sentence that lists
+        the members, if one answers the rest of the question. It is shown as what the sources name, not
+        as a "no": a list may not be complete."""
+        if not (absent and query.membership) or any(NUMBER_OR_DATE.search(p) for p in absent):
+            return None
+        listing = ranked[0]  # the sentence that answers best, as for any question: no other is looked for
+        if not (CUES["list"].search(listing.text) and self._answers(listing, query)):
+            return None
+        # The members it names are of the kind asked about: Germany among countries, not among funds
+        given = {n.lower() for n in names(query.question)}
+        members = [n for n in dict.fromkeys(names(listing.text)) if n.lower() not in given]
+        if len(members) < 2:
+            return None
+        sims = _unit(self.embedder.embed_cached(members)) @ _unit(self.embedder.embed_cached(absent)).T
+        return listing if int((sims.max(axis=1) >= KIND_MIN).sum()) >= 2 else None
 
     def _kind_cue(self, query: Query, cands: list[Candidate]) -> re.Pattern | None:
         """For "which department ...": names that say they are one ("the Treasury Department"), if any sentence has one.

@@ -133,6 +133,9 @@ TITLE = re.compile(rf"\b(head ?line|sub-?head(line|ing)?|sub-?title|dek)\b|\btit
                    rf"\bwhat(['’]s| is) {_DOC} (called|titled)\b", re.I)
 LABEL_FRAMING = frozenset(tokens("use used uses using call called calls give gave given apply applied put term word "
                                  "words label phrase"))
+# "Is Germany one of the countries in the pact?", "was X among those sanctioned?": whether something
+# belongs to a group the sources may list in full
+MEMBERSHIP = re.compile(r"\b(one of|among|part of|included in|on the list|a member of|members of|in the group)\b", re.I)
 NAME_MODIFIER = re.compile(r"\b(official|full|exact|proper|formal|real|actual|complete|correct)\s+(?:name|title)\b", re.I)
 NUMBER = re.compile(r"\b\d[\d,.]*\b")
 BACKGROUND_WEIGHT = 0.35  # weight of a term the conversation supplied, relative to the question's own
@@ -195,6 +198,7 @@ class Query:
     grain: str = ""  # finer than the type: "month" (which month, the exact date), "age" (how old), "name"
     kind: str = ""  # for a name asked for, the kind of thing named ("department" in "which department ...")
     frames: dict = field(default_factory=dict)  # periods the question names relative to others ("next year")
+    membership: bool = False  # "is X one of the countries ...?": answered by the members the sources name
 
     @property
     def search_terms(self) -> list[str]:
@@ -450,6 +454,7 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         query.money = (query.qtype == "count" and bool(MONEY_QUESTION.search(question))) or \
             (query.qtype == "what" and bool(MONEY_WHAT.search(question)))
         query.frames = time_frames(question)
+        query.membership = query.qtype == "yesno" and bool(MEMBERSHIP.search(question))
         query.grain = next((g for g, pattern in GRAINS.items() if pattern.search(question)), "")
         if query.grain == "label":  # "what term has X used for ...": the verb only frames it, the label answers
             query.terms = {t: w for t, w in query.terms.items() if t not in LABEL_FRAMING}

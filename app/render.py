@@ -152,7 +152,7 @@ def corpus_intro(docs: list[dict]) -> str:
         span = pretty_date(dates[0]) + ("" if dates[0] == dates[-1] else f" to {pretty_date(dates[-1])}")
         line += f", {'dated' if dates[0] == dates[-1] else 'dated from'} {span}"
         if len(dates) < len(docs):
-            line += f" ({len(docs) - len(dates)} undated)"
+            line += f" ({len(docs) - len(dates)} without a date)"
     titles = [f"“{escape_markdown(d['title'] or d['doc_id'])}”" for d in docs]
     more = " (the Corpus tab lists them all)" if len(titles) > 4 else ""
     return f"{line}: {_listed(titles, 4, 'document')}{more}."

@@ -60,14 +60,14 @@ def test_the_corpus_intro_names_count_publishers_dates_and_titles():
     many = render.corpus_intro([doc("A", "P1", "2021-12-16"), doc("B", "P2", "2019-05-01T10:00"), doc("", "P1", "", "memo"),
                                 doc("C", "P3"), doc("D", "P4"), doc("E")])
     assert many.startswith("**In the index:** 6 documents (5 from P1, P2, P3 and 1 more publisher, 1 without a named "
-                           "publisher), dated from May 1, 2019 to December 16, 2021 (4 undated): ")
+                           "publisher), dated from May 1, 2019 to December 16, 2021 (4 without a date): ")
     assert many.endswith("“A”, “B”, “memo”, “C” and 2 more documents (the Corpus tab lists them all).")
     assert "Corpus" in render.corpus_intro([]) and "empty" in render.corpus_intro([])
     assert render.corpus_intro([doc("<b>x</b>")]) == "**In the index:** 1 document: “&lt;b&gt;x&lt;/b&gt;”."
     # an upload without publisher or date is never credited to the article's
     mixed = render.corpus_intro([doc("Ban", "The Post", "2021-12-10"), doc("Canal notes")])
     assert mixed.startswith("**In the index:** 2 documents (1 from The Post, 1 without a named publisher), "
-                            "dated December 10, 2021 (1 undated): ")
+                            "dated December 10, 2021 (1 without a date): ")
 
 
 def test_the_timeline_is_escaped_and_each_event_folds_out_to_its_highlighted_passage():
