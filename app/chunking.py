@@ -108,7 +108,12 @@ def standalone(sentence: str, previous: str) -> str:
     found = _named(previous)
     definite = DEFINITE_START.match(sentence)
     if definite:
-        owners = [n for n in found if len(n.split()) > 1 and definite.group(1) in n.lower().split()]
+        noun = definite.group(1)
+        owners = [n for n in found if len(n.split()) > 1 and noun in n.lower().split()]
+        # "The bridge ..." after "The Riverside footbridge reopened": the name with the noun it qualifies
+        owners += [f"{n} {m.group(1)}" for n in found
+                   for m in re.finditer(rf"\b{re.escape(n)}\s+([a-z]+)\b", previous) if m.group(1).endswith(noun)]
+        owners = list(dict.fromkeys(owners))
         return owners[0] + sentence[definite.end():] if len(owners) == 1 else sentence
     pronoun = PRONOUN_OPENING.match(sentence)
     if pronoun and len(found) == 1:

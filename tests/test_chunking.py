@@ -60,6 +60,7 @@ def test_an_faq_label_is_not_part_of_a_quoted_sentence():
     ("It applies to every branch.", "It takes effect on February 1.", "It applies to every branch."),  # a date is no one
     ("He said it was fine.", "Mayor Ada Lund met Ines Calder.", "He said it was fine."),  # two people: which one?
     ("The company said no.", "Project Larkspur is led by Dr. Ada Lund.", "The company said no."),
+    ("The bridge was shut.", "The Riverside footbridge reopened on Tuesday.", "Riverside footbridge was shut."),
     ("It is new.", "## Project Larkspur", "It is new."),  # after a heading
 ])
 def test_a_sentence_reads_on_its_own_with_the_name_it_refers_back_to(sentence, previous, alone):
