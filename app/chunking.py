@@ -101,6 +101,19 @@ def _named(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _subject(sentence: str, found: list[str]) -> str | None:
+    """The name a sentence opens with: "Biden administration" for "The Biden administration announced
+    ...", "Project Larkspur" for "Project Larkspur is led ..."; None for a lone capitalised first word,
+    which may be any word ("Public works director ...")."""
+    for name in found:
+        led = re.match(rf"^The\s+{re.escape(name)}(?:\s+([a-z]+))?\b", sentence)
+        if led:
+            return f"{name} {led.group(1)}" if led.group(1) else name
+        if " " in name and sentence.startswith(name):
+            return name
+    return None
+
+
 def standalone(sentence: str, previous: str) -> str:
     """The sentence with an opening reference to a name in ``previous`` replaced by that name."""
     if not previous or previous.startswith("#"):  # after a heading, "It" may be anything the document is about
@@ -116,8 +129,11 @@ def standalone(sentence: str, previous: str) -> str:
         owners = list(dict.fromkeys(owners))
         return owners[0] + sentence[definite.end():] if len(owners) == 1 else sentence
     pronoun = PRONOUN_OPENING.match(sentence)
-    if pronoun and len(found) == 1:
-        return found[0] + ("'s" if pronoun.group(2) else "") + sentence[pronoun.end():]
+    # "It" is most often the subject of the sentence before: the name it opens with ("The Treasury
+    # Department, which ..., said ... It added that ..."), or its only name
+    owner = _subject(previous, found) or (found[0] if len(found) == 1 else None)
+    if pronoun and owner:
+        return owner + ("'s" if pronoun.group(2) else "") + sentence[pronoun.end():]
     return sentence
 
 

@@ -55,10 +55,14 @@ def test_an_faq_label_is_not_part_of_a_quoted_sentence():
 
 @pytest.mark.parametrize("sentence, previous, alone", [
     ("The project is building a buoy.", "Project Larkspur is led by Dr. Ada Lund.", "Project Larkspur is building a buoy."),
-    ("It does not measure pollen.", "The Nimbus station measures rain.", "Nimbus does not measure pollen."),
-    ("Its battery lasts a week.", "The Nimbus station measures rain.", "Nimbus's battery lasts a week."),
+    ("It does not measure pollen.", "The Nimbus station measures rain.", "Nimbus station does not measure pollen."),
+    ("Its battery lasts a week.", "The Nimbus station measures rain.", "Nimbus station's battery lasts a week."),
     ("It applies to every branch.", "It takes effect on February 1.", "It applies to every branch."),  # a date is no one
-    ("He said it was fine.", "Mayor Ada Lund met Ines Calder.", "He said it was fine."),  # two people: which one?
+    ("He said it was fine.", "Then Mayor Ada Lund met Ines Calder.", "He said it was fine."),  # two people: which one?
+    ("It added a fee.", "The Treasury Department, which runs the list, said Acme broke it.",
+     "Treasury Department added a fee."),  # the subject of the sentence before
+    ("It also fined Acme.", "The Biden administration announced the move.", "Biden administration also fined Acme."),
+    ("He said yes.", "Public works director Anil Mehta said no.", "He said yes."),  # "Public" is no one
     ("The company said no.", "Project Larkspur is led by Dr. Ada Lund.", "The company said no."),
     ("The bridge was shut.", "The Riverside footbridge reopened on Tuesday.", "Riverside footbridge was shut."),
     ("It is new.", "## Project Larkspur", "It is new."),  # after a heading
