@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from app.conversation import ANAPHORA, MORE, new_topic, owners_inside, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
-from app.text import (FRAMING, STOPWORDS, WORD, fold, known_word, names, normal, question_word, stem, unabbreviated,
-                      swapped_function_word, time_frames, tokens, words)
+from app.text import (FRAMING, STOPWORDS, WORD, digits_as_words, fold, known_word, names, normal, question_word, stem,
+                      swapped_function_word, time_frames, tokens, unabbreviated, words)
 
 # "who wrote it", "which reporter ...": a reporter who is merely mentioned ("did they say anything to the
 # reporter?", "where did the reporter get this?") makes no question about the author.
@@ -132,7 +132,7 @@ SOURCE = re.compile(
 TITLE = re.compile(rf"\b(head ?line|sub-?head(line|ing)?|sub-?title|dek)\b|\btitle of {_DOC}|\b{_DOC}(['’]s)? title\b|"
                    rf"\bwhat(['’]s| is) {_DOC} (called|titled)\b", re.I)
 LABEL_FRAMING = frozenset(tokens("use used uses using call called calls give gave given apply applied put term word "
-                                 "words label phrase"))
+                                 "words label phrase officially formally publicly"))
 # "Is Germany one of the countries in the pact?", "was X among those sanctioned?": whether something
 # belongs to a group the sources may list in full
 MEMBERSHIP = re.compile(r"\b(one of|among|part of|included in|on the list|a member of|members of|in the group)\b", re.I)
@@ -402,6 +402,7 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
             dictionary: frozenset[str] = frozenset()) -> Query:
     """The Query for a question asked after ``history`` (already validated)."""
     typed, question = question, spelled(question_word(unabbreviated(question)), lexical, dictionary)
+    question = digits_as_words(question, lambda digit: not missing_premises([digit], lexical, dictionary))
     fresh = new_topic(question)
     if fresh:  # the user says the subject changes: the conversation before no longer applies
         question, history = fresh, []

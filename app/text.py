@@ -224,6 +224,15 @@ _DIGIT_WORDS = {"2": "to", "4": "for"}
 _Y_WHY = re.compile(r"^(\W*)y(?= (?:is|are|was|were|did|does|do|would|should|can|could|has|have|had|not|they|he|she|it)\b)", re.I)
 
 
+_LONE_DIGIT = re.compile(r"(?<=[A-Za-z] )([24])(?= [A-Za-z])")
+
+
+def digits_as_words(text: str, held) -> str:
+    """The text with a lone "2" or "4" between words read as "to" / "for" where ``held(digit)`` says no
+    source has that number: "what does it do 4 drivers" asks "for drivers", not about four of them."""
+    return _LONE_DIGIT.sub(lambda m: m.group(1) if held(m.group(1)) else _DIGIT_WORDS[m.group(1)], text)
+
+
 def unabbreviated(text: str) -> str:
     """The text with text-speak written out ("u" -> "you", a "2" between words -> "to", a leading "y" -> "why")."""
     text = _Y_WHY.sub(lambda m: m.group(1) + "why", text)

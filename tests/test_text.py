@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.text import Speller, names, other_frame, question_word, stem, time_frames, tokens, unabbreviated
+from app.text import Speller, digits_as_words, names, other_frame, question_word, stem, time_frames, tokens, unabbreviated
 
 
 def test_stems_fold_inflections_and_silent_e():
@@ -90,3 +90,9 @@ def test_periods_named_relative_to_others_are_read_by_unit():
     assert other_frame(asked, "The budget for the current year is 4 million.")
     assert not other_frame(asked, "The plan is open until May.")  # no period named relative to another
     assert not other_frame(asked, "The budget for the following year is 5 million.")  # the same period, other words
+
+
+def test_a_lone_digit_no_source_holds_is_read_as_a_word():
+    assert digits_as_words("what does it do 4 drivers", lambda d: False) == "what does it do for drivers"
+    assert digits_as_words("did it fine 4 firms", lambda d: d == "4") == "did it fine 4 firms"  # the sources have 4
+    assert digits_as_words("how many in 2019", lambda d: False) == "how many in 2019"
