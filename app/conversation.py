@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from app.text import STOPWORDS, names, words
+from app.text import DEMONYMS, STOPWORDS, names, words
 from app.records import DossierError
 
 ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|he|him|his|she|her|this|that|these|those|"
@@ -107,6 +107,31 @@ def _ordinal(question: str, replies: list[str]) -> str | None:
     return question[:found.start()] + items[index] + question[found.end():]
 
 
+ASKED_KIND = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(company|firm|person|official|agency|country|city|list|group|"
+                        r"organi[sz]ation|department|fund|project|product|team|vendor|bank|school|library)\b", re.I)
+
+
+def _answered_kind(question: str, last: str, replies: list[str]) -> str | None:
+    """ "and what did the company say?" after "Which company did the US ban?": "the company" is the one
+    the answer named, not the last question's subject. The question with that name, or None."""
+    kind = ASKED_KIND.search(last)
+    pointer = re.search(rf"\b(?:the|that|this)\s+{kind.group(1)}\b", question, re.I) if kind and replies else None
+    if not pointer:
+        return None
+    reply = re.sub(r"\[\d+\]", "", replies[-1])
+    named = [n for n in names(reply) if n.lower() not in last.lower() and n not in DEMONYMS]
+    # the name the answer gives as one of that kind ("the facial recognition company SenseTime"), or its only name
+    # ("company SenseTime" before "Chinese company": a name after the noun is the thing itself, one before
+    # it may only describe it)
+    beside = [n for n in named if re.search(rf"\b{kind.group(1)}\s+{re.escape(n)}\b", reply, re.I)] + \
+             [n for n in named if re.search(rf"\b{re.escape(n)}\s+{kind.group(1)}\b", reply, re.I)]
+    chosen = beside[0] if beside else (named[0] if len(set(named)) == 1 else None)
+    if chosen:
+        return question[:pointer.start()] + chosen + question[pointer.end():]
+    # not the last question's subject ("the US"), whoever it is: what was asked stays the topic
+    return f"{question} ({_topic(last)})"
+
+
 def _subject(question: str, known_names: frozenset[str] = frozenset()) -> str | None:
     """The main name a question is about: the first one it gives, a capitalised phrase after its
     first word or, typed in lower case, a word the sources write as a name ("who is sensetime and
@@ -158,6 +183,9 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
         # "and when?", "and then what?", "and when is he presenting it?", "what about kids, how many can
         # they take?": a new question, not a new subject; "what about their revenue?" asks of the same subject
         about = None
+    answered = _answered_kind(question, last, replies)
+    if answered:
+        return answered
     subject = _subject(last, known_names)
     if about and subject:  # "What about Hikvision?" after "Why was SenseTime banned?"
         return re.sub(rf"\b{re.escape(subject)}\b", about.group(1), last, count=1)

@@ -43,8 +43,8 @@ SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also)\W+)?(?:(?:
 # "Who spoke for the company?", "who was the person speaking on behalf of X?": X's spokesperson is
 # found where X speaks ("X spokeswoman Y said").
 SPOKE_FOR = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?who(?:'s|s)?\s+(?:(?:is|was|were|are)\s+)?(?:(?:the|a)\s+\w+\s+)?"
-                       r"(?:speaking|spoke|speaks|talking|talked|talks)\s+(?:for|on\s+behalf\s+of)\s+(?:the\s+)?(.+?)\W*$",
-                       re.I)
+                       r"(?:speaking|spoke|speaks|talking|talked|talks)\s+(?:(?:for|on\s+behalf\s+of)\s+(?:the\s+)?(.+?)|"
+                       r"on\s+(?:the\s+)?(.+?)['’]s?\s+behalf)\W*$", re.I)  # "who spoke on the firm's behalf?" too
 # A person quoted in an earlier answer: "... spokeswoman June Jin said", "..., Jin wrote."
 QUOTED_PERSON = re.compile(rf"\b((?-i:[A-Z])[\w'’-]+(?:\s+(?-i:[A-Z])[\w'’-]+)*)\s+{SPEECH}\b")
 _DOC = (r"((the|this|that) ([\w-]+ )?(article|document|story|piece|memo|text|report|source|doc|file|faq|note|policy|page)s?"
@@ -110,6 +110,7 @@ SUMMARY = re.compile(
     rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea|topic|subject|theme|news|story|message|takeaways?)|"
     rf"key (points?|takeaways?)|in a nutshell|recap|"
     rf"what('s| is| was) {_DOC} (all )?about|what does {_DOC} (say|cover|talk about)|"
+    rf"(what|which) (product|topic|subject|company|project|thing|event|issue) (is|was) {_DOC} (all )?about|"
     rf"(main |central )?(topic|subject|theme) of {_DOC}|"
     rf"(give|tell) me (the|a) (short|quick|brief) version)\b"
     r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$"

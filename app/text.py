@@ -38,7 +38,7 @@ respond reply react comment response deal story situation stuff matter going num
 justification rationale motive motivation explanation grounds basis source date label
 word term point objective goal aim title organization organisation group body agency
 implication condition obligation distinction variable device product
-side line stance view aspect feature factor thing
+side line stance view aspect feature factor thing behalf
 """.split())
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
@@ -49,6 +49,7 @@ _COUNTRY_OF = {"Chinese": "China", "Japanese": "Japan", "Russian": "Russia", "Fr
                "Mexican": "Mexico", "Italian": "Italy", "Spanish": "Spain", "Taiwanese": "Taiwan", "Ukrainian": "Ukraine",
                "Turkish": "Turkey", "Indian": "India", "Brazilian": "Brazil", "Dutch": "Netherlands",
                "Norwegian": "Norway", "Danish": "Denmark", "Swedish": "Sweden"}
+DEMONYMS = frozenset(_COUNTRY_OF)  # "Chinese" describes a company; it names none
 # Spellings folded to one token before matching, so "US", "U.S.", "United States" and "American"
 # meet: a question names a country by its demonym as often as by its name.
 ALIASES = [

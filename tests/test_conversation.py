@@ -158,3 +158,11 @@ def test_a_contracted_question_after_and_is_a_new_question_not_a_new_subject():
     history = [U("why was SenseTime banned?"), A("It supports surveillance. [1]")]
     asked = standalone_query("and what's its main business?", history)
     assert asked == "and what's SenseTime's main business?"
+
+
+def test_the_kind_of_thing_just_asked_for_is_the_one_the_answer_named():
+    history = [U("Which company did the regulator fine?"), A("The fine hit the shipping company Acme Freight. [1]")]
+    assert standalone_query("and what did the company say?", history) == "and what did Acme Freight say?"
+    vague = [U("Which company did the regulator fine?"), A("It fined Birch Capital and Acme Freight, both Dutch. [1]")]
+    asked = standalone_query("and what did the company say?", vague)  # not "the regulator", whoever it is
+    assert asked.startswith("and what did the company say?") and "regulator" not in asked.split("(")[0]

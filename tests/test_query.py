@@ -321,3 +321,13 @@ def test_the_words_that_frame_a_label_or_a_name_are_not_searched_for():
     assert query.grain == "label" and not {stem("term"), stem("used")} & set(query.terms) and stem("delay") in query.terms
     query = query_of("What's the official name of the list?")
     assert query.grain == "name" and stem("official") not in query.terms and stem("list") in query.terms
+
+
+def test_who_spoke_on_someones_behalf_asks_for_their_spokesperson():
+    query = query_of("Who spoke on the firm's behalf?")
+    assert speaker_words(query) == ["firm"] and stem("behalf") not in query.terms
+
+
+@pytest.mark.parametrize("question", ["what product is the FAQ about?", "Which company is this article about?"])
+def test_what_thing_a_document_is_about_asks_for_its_summary(question):
+    assert intent_of(question) == "summary"
