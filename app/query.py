@@ -120,6 +120,14 @@ SUMMARY = re.compile(
 ABOUT_SOMETHING = re.compile(rf"\b(say|says|said|cover|covers|talk|talks|tell|tells|mention|mentions|write|writes)\s+"
                              rf"(?:\w+\s+)?about\s+(?!(?:it|this|that|them|itself|{_DOC})\W*$)\w|"
                              r"^\W*(?:and\s+)?(?:what|how)\s+about\s+\w", re.I)
+# "Summarize the Treasury's stated rationale for the designation", "recap the risks the memo lists": a
+# summary of one thing the documents say, a question about it, not about a whole document
+SUMMARY_OF_SOMETHING = re.compile(
+    rf"^\W*(?:please\s+)?(?:summar\w*|recap|outline|give me (?:a |the )?(?:summary|overview|gist|rundown) of)\s+"
+    rf"(?!(?:(?:the|this|that|these|those|its|their)\s+)?(?:[\w-]+\s+)?(?:article|document|story|piece|memo|text|report|"
+    rf"source|doc|file|faq|note|policy|page|news|sources|documents|corpus|everything|all|it|this|that|them|"
+    rf"points?|ideas?|takeaways?|highlights|gist|basics|situation|findings)s?\b)"
+    rf"(?:the|this|that|its|their|a)\s+\w+", re.I)
 PUBLISHED = re.compile(
     rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from)|publication date|"
     rf"(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b", re.I)
@@ -215,7 +223,9 @@ def question_type(question: str) -> str:
         return "author"
     if SAY_QUESTION.match(q):
         return "say"
-    if re.match(r"^when\b", q) or re.search(r"\b(what|which) (year|date|day|month|time)\b|\bhow long\b", q):
+    if re.match(r"^when\b", q) or re.search(r"\b(what|which) (year|date|day|month|time)\b|\bhow long\b", q) \
+            or re.search(r"\b(what|which)('s| is| was)? (the )?([\w-]+ )?(period|window|deadline|timeframe|time frame|"
+                         r"timeline|duration)\b", q):  # "what divestment period is afforded ...?"
         return "when"
     # "how big a deal is it" asks for a degree, not a number
     if re.search(r"\b(how (many|much|old)|how (big|large)(?! an?\b)|number of|what number|what (amount|percentage|share))\b", q):
@@ -261,7 +271,7 @@ def intent_of(question: str) -> str:
         return "title"
     if SOURCE.search(q):
         return "source"
-    if SUMMARY.search(q) and not ABOUT_SOMETHING.search(q):
+    if SUMMARY.search(q) and not ABOUT_SOMETHING.search(q) and not SUMMARY_OF_SOMETHING.match(q):
         return "summary"
     return "content"
 

@@ -38,7 +38,7 @@ respond reply react comment response deal story situation stuff matter going num
 justification rationale motive motivation explanation grounds basis source date label
 word term point objective goal aim title organization organisation group body agency
 implication condition obligation distinction variable device product
-side line stance view aspect feature factor thing behalf
+side line stance view aspect feature factor thing behalf period window deadline timeframe duration timeline
 """.split())
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"

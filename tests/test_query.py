@@ -331,3 +331,18 @@ def test_who_spoke_on_someones_behalf_asks_for_their_spokesperson():
 @pytest.mark.parametrize("question", ["what product is the FAQ about?", "Which company is this article about?"])
 def test_what_thing_a_document_is_about_asks_for_its_summary(question):
     assert intent_of(question) == "summary"
+
+
+@pytest.mark.parametrize("question, intent", [
+    ("Summarize the Treasury's stated rationale for the designation.", "content"),
+    ("please recap the risks the memo lists", "content"),
+    ("summarize the article", "summary"), ("summarize the main points", "summary"), ("summarise this", "summary"),
+])
+def test_a_summary_of_one_thing_the_documents_say_is_a_question_about_it(question, intent):
+    assert intent_of(question) == intent
+
+
+@pytest.mark.parametrize("question", ["What divestment period is afforded to holders?", "what's the deadline for the prototype"])
+def test_a_period_or_deadline_asked_for_is_a_when_question(question):
+    query = query_of(question)
+    assert query.qtype == "when" and not {stem("period"), stem("deadline")} & set(query.terms)
