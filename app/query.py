@@ -59,6 +59,8 @@ THANKS = re.compile(r"^\W*(thanks|thank you|thx|ty|cheers|much appreciated|appre
 HELP = re.compile(
     r"^\W*(help|\?|what can you do|what do you do|how (do|does) (this( thing| tool| app)?|it|you) work|"
     r"what (can|should) i ask( you)?|who are you|what are you|(what|how) can you help( me)?( with)?|"
+    r"are you (a |an )?(real )?(bot|robot|person|human|ai|machine|chatbot|computer)( or (a |an )?(real )?"
+    r"(bot|robot|person|human|ai|machine|chatbot|computer))?|am i (talking|chatting) (to|with) (a |an )?\w+|"
     r"can you help( me)?( with (something|this|a question|some questions))?( please)?|"
     r"can i (just |simply )?ask (you )?(questions?|anything|things|stuff|whatever)( i (like|want))?|"
     r"(what|which) (documents?|sources?|files?|docs|articles?) (do you have|have you got|are (there|available|loaded|indexed)|"

@@ -346,3 +346,8 @@ def test_a_summary_of_one_thing_the_documents_say_is_a_question_about_it(questio
 def test_a_period_or_deadline_asked_for_is_a_when_question(question):
     query = query_of(question)
     assert query.qtype == "when" and not {stem("period"), stem("deadline")} & set(query.terms)
+
+
+@pytest.mark.parametrize("question", ["are you a bot or a person?", "am I talking to a human?", "are you an AI"])
+def test_asking_what_the_assistant_is_gets_help(question):
+    assert intent_of(question) == "help"
