@@ -79,8 +79,8 @@ def unlabelled(sentence: Sentence) -> Sentence:
 # "The project is building a buoy" after "Project Larkspur is led by ...": to the embedding model the
 # sentence is about "the project", far from a question about Larkspur; read with the name put back
 # (as a reader does) it is close. Only a reference that can be resolved without a parser: a
-# definite description by a word of one name the sentence before gives, or a pronoun when that
-# sentence gives one name only.
+# definite description by a word of one name the sentence before gives (or the noun that name
+# qualifies), or a pronoun, read as the subject that sentence opens with or its only name.
 DEFINITE_START = re.compile(r"^(?:The|This|That)\s+([a-z]+)\b")
 PRONOUN_OPENING = re.compile(r"^(?:(It|They|He|She)|(Its|Their|His|Her))\b")
 

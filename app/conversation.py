@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from app.text import DEMONYMS, STOPWORDS, names, words
+from app.text import DEMONYMS, NAMED_KINDS, STOPWORDS, names, words
 from app.records import DossierError
 
 ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|he|him|his|she|her|this|that|these|those|"
@@ -107,8 +107,7 @@ def _ordinal(question: str, replies: list[str]) -> str | None:
     return question[:found.start()] + items[index] + question[found.end():]
 
 
-ASKED_KIND = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(company|firm|person|official|agency|country|city|list|group|"
-                        r"organi[sz]ation|department|fund|project|product|team|vendor|bank|school|library)\b", re.I)
+ASKED_KIND = re.compile(rf"\b(?:which|what)\s+(?:\w+\s+)?{NAMED_KINDS}\b", re.I)  # "which company ...?"
 
 
 def _answered_kind(question: str, last: str, replies: list[str]) -> str | None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from app.conversation import ANAPHORA, MORE, new_topic, owners_inside, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
-from app.text import (FRAMING, STOPWORDS, WORD, digits_as_words, fold, known_word, names, normal, question_word, stem,
-                      swapped_function_word, time_frames, tokens, unabbreviated, words)
+from app.text import (FRAMING, NAMED_KINDS, STOPWORDS, TITLED_KINDS, WORD, digits_as_words, fold, known_word, names,
+                      normal, question_word, stem, swapped_function_word, time_frames, tokens, unabbreviated, words)
 
 # "who wrote it", "which reporter ...": a reporter who is merely mentioned ("did they say anything to the
 # reporter?", "where did the reporter get this?") makes no question about the author.
@@ -79,12 +79,7 @@ ATTRIBUTION = re.compile(rf"\b(where|how)\b.{{0,60}}\b{_INFO}\b.{{0,40}}\b(come|
 ATTRIBUTION_FRAMING = frozenset(tokens("info information data figure figures number numbers detail details fact facts "
                                        "claim claims stats statistics come came comes coming source sources get got "
                                        "find found learn learned"))
-# Kinds of thing that go by a name: "which agency", "the name of the list". Those in _TITLED often
-# end their names with the kind ("Treasury Department", "Entity List"); places and people don't.
-_TITLED = (r"(agency|agencies|company|companies|firms?|department|ministry|organi[sz]ations?|vendors?|suppliers?|"
-           r"manufacturers?|banks?|funds?|newspapers?|outlets?|lists?|laws?|programs?|programmes?|offices?|committees?|"
-           r"bureaus?)")
-_KINDS = rf"({_TITLED[1:-1]}|countries|country|city|cities|person|officials?)"
+_TITLED, _KINDS = TITLED_KINDS, NAMED_KINDS  # kinds of thing that go by a name ("which agency")
 # Questions that ask for more than their type's usual answer: "which month" is not answered by a
 # year or a season, "how old" not by any number.
 GRAINS = {

@@ -50,6 +50,12 @@ _COUNTRY_OF = {"Chinese": "China", "Japanese": "Japan", "Russian": "Russia", "Fr
                "Turkish": "Turkey", "Indian": "India", "Brazilian": "Brazil", "Dutch": "Netherlands",
                "Norwegian": "Norway", "Danish": "Denmark", "Swedish": "Sweden"}
 DEMONYMS = frozenset(_COUNTRY_OF)  # "Chinese" describes a company; it names none
+# Kinds of thing that go by a name ("which agency", "the name of the list"). These often end their
+# names with the kind ("Treasury Department", "Entity List"); places and people (NAMED_KINDS) don't.
+TITLED_KINDS = (r"(agency|agencies|company|companies|firms?|department|ministry|organi[sz]ations?|vendors?|suppliers?|"
+                r"manufacturers?|banks?|funds?|newspapers?|outlets?|lists?|laws?|programs?|programmes?|offices?|"
+                r"committees?|bureaus?)")
+NAMED_KINDS = rf"({TITLED_KINDS[1:-1]}|countries|country|city|cities|person|officials?)"
 # Spellings folded to one token before matching, so "US", "U.S.", "United States" and "American"
 # meet: a question names a country by its demonym as often as by its name.
 ALIASES = [
