@@ -231,7 +231,8 @@ class Answerer:
         # ministry"), nor for a description the source itself uses ("the town council", which it
         # mentions but never quotes): no one else's words answer for them.
         said_by = speaker_words(query) if speaker is not None else []
-        described = bool(said_by) and all(w.islower() and re.sub(r"['’]s$", "", w) not in lexical.proper for w in said_by) \
+        described = bool(said_by) and all(w.islower() and re.sub(r"['’]s$", "", w) not in lexical.proper
+                                          for w in said_by) \
             and not any(f"the {' '.join(said_by)}" in c.text.lower() for c in cands)
         if speaker is not None and not any(speaker.search(c.text) for c in cands) \
                 and (query.qtype == "who" or described):

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from app.conversation import ANAPHORA, MORE, new_topic, owners_inside, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
-from app.text import (FRAMING, NAMED_KINDS, STOPWORDS, TITLED_KINDS, WORD, digits_as_words, fold, known_word, names,
-                      normal, question_word, stem, swapped_function_word, time_frames, tokens, unabbreviated, words)
+from app.text import (COUNTRIES, FRAMING, NAMED_KINDS, STOPWORDS, TITLED_KINDS, WORD, digits_as_words, fold,
+                      known_word, names, normal, question_word, stem, swapped_function_word, time_frames, tokens,
+                      unabbreviated, words)
 
 # "who wrote it", "which reporter ...": a reporter who is merely mentioned ("did they say anything to the
 # reporter?", "where did the reporter get this?") makes no question about the author.
@@ -297,6 +298,8 @@ def premises(question: str) -> list[str]:
     found = [n for n in names(folded) if n.lower() not in STOPWORDS]
     first = words(question)[:1]
     found += [w for w in first if w.isupper() and len(w) > 1 and w.lower() not in STOPWORDS]
+    # a country typed in lower case is still a name ("is japan one of the countries ...?")
+    found += [w.capitalize() for w in words(question) if w.islower() and w.capitalize() in COUNTRIES]
     found += NUMBER.findall(question)
     found += [f"“{q}”" for q in QUOTED.findall(question)]
     # "today" is a date too: sources written before it can't say what holds on it, unless they speak of it

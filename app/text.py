@@ -50,6 +50,7 @@ _COUNTRY_OF = {"Chinese": "China", "Japanese": "Japan", "Russian": "Russia", "Fr
                "Turkish": "Turkey", "Indian": "India", "Brazilian": "Brazil", "Dutch": "Netherlands",
                "Norwegian": "Norway", "Danish": "Denmark", "Swedish": "Sweden"}
 DEMONYMS = frozenset(_COUNTRY_OF)  # "Chinese" describes a company; it names none
+COUNTRIES = frozenset(_COUNTRY_OF.values())  # names a phone user types in lower case as often as not ("japan")
 # Kinds of thing that go by a name ("which agency", "the name of the list"). These often end their
 # names with the kind ("Treasury Department", "Entity List"); places and people (NAMED_KINDS) don't.
 TITLED_KINDS = (r"(agency|agencies|company|companies|firms?|department|ministry|organi[sz]ations?|vendors?|suppliers?|"

@@ -351,3 +351,9 @@ def test_a_period_or_deadline_asked_for_is_a_when_question(question):
 @pytest.mark.parametrize("question", ["are you a bot or a person?", "am I talking to a human?", "are you an AI"])
 def test_asking_what_the_assistant_is_gets_help(question):
     assert intent_of(question) == "help"
+
+
+def test_a_country_typed_in_lower_case_is_a_premise_like_a_capitalised_one():
+    assert "Japan" in premises("did japan join the pact?") and premises("did japan join the pact?") == premises(
+        "did Japan join the pact?")
+    assert premises("is the pact binding?") == []
