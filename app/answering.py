@@ -259,8 +259,10 @@ class Answerer:
                        "missing_terms": query.missing, "missing_premises": absent}
         listed = self._members(query, ranked, absent)
         if listed is not None:
-            return self.compose(query, hits, [listed], lead=f"The sources don't mention {', '.join(absent)}; "
-                                                             "the ones they name are these:")
+            answer = self.compose(query, hits, [listed], lead=f"The sources don't mention {', '.join(absent)}; "
+                                                               "the ones they name are these:")
+            answer.composed = True  # its lead is text of its own: shown as written, not rebuilt from the citations
+            return answer
         if absent:
             missing = ("say what holds today" if absent == ["today"]  # a date, not a thing to mention
                        else f"mention {', '.join(absent)}")

@@ -506,5 +506,6 @@ def test_a_sentence_naming_its_subject_by_a_description_is_read_with_the_name(me
 def test_whether_something_unnamed_is_one_of_a_group_is_answered_with_the_members_named(real):
     answer = real.ask("Is Germany one of the countries in the export control agreement?")
     assert not answer.abstained and answer.answer.startswith("The sources don't mention Germany")
+    assert answer.composed  # the browser shows the lead too, not only the cited sentence
     assert "Denmark" in answer.citations[0].sentence
     assert real.ask("Is Germany one of the countries with a sovereign wealth fund?").abstained  # no list answers that
