@@ -240,7 +240,8 @@ class Answerer:
         named = speaker is not None and speaker_pattern(query, explicit_only=True) is not None
         # Acronyms of the missing names that the passages write out ("VC": "venture capital").
         written = {w: self._spelled_out(w, cands) for p in query.premises for w in words(p) if w[:2].isupper()}
-        self._features(cands, query, query_vector, lexical.previous, speaker, named, written)
+        self._features(cands, query, query_vector, lexical.previous, speaker, named, written,
+                       said_by[-1] if speaker is not None and said_by else "")
         # For "what did X say", a sentence in which X speaks comes before any in which X doesn't.
         ranked = sorted(cands, key=lambda c: (named and not c.spoken, -c.score, c.start))
         # A name the question gives may be far from the sentence that scores best ("Washington" a
@@ -393,9 +394,9 @@ class Answerer:
         return terms, dict(zip(vocab, credit))
 
     def _features(self, cands: list[Candidate], query: Query, query_vector, previous=None, speaker=None,
-                  speaker_named: bool = False, written: dict[str, str] | None = None) -> None:
-        """Set each candidate's semantic, coverage, context and combined scores."""
-        speaker_name = (speaker_words(query) or [""])[-1] if speaker is not None else ""
+                  speaker_named: bool = False, written: dict[str, str] | None = None, speaker_name: str = "") -> None:
+        """Set each candidate's semantic, coverage, context and combined scores (``speaker_name``: the
+        last word of the speaker asked about)."""
         sims = _unit(self.embedder.embed_cached([c.resolved or c.text for c in cands])) @ _unit(query_vector)
         asked = [i for i, c in enumerate(cands) if c.asked]
         if asked:  # an answer in an FAQ is as close to the question as the FAQ's own question is

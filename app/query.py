@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from app.chunking import split_sentences
 from app.conversation import ANAPHORA, MORE, new_topic, owners_inside, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
@@ -80,7 +81,6 @@ ATTRIBUTION = re.compile(rf"\b(where|how)\b.{{0,60}}\b{_INFO}\b.{{0,40}}\b(come|
 ATTRIBUTION_FRAMING = frozenset(tokens("info information data figure figures number numbers detail details fact facts "
                                        "claim claims stats statistics come came comes coming source sources get got "
                                        "find found learn learned"))
-_TITLED, _KINDS = TITLED_KINDS, NAMED_KINDS  # kinds of thing that go by a name ("which agency")
 # Questions that ask for more than their type's usual answer: "which month" is not answered by a
 # year or a season, "how old" not by any number.
 GRAINS = {
@@ -96,7 +96,7 @@ GRAINS = {
                        r"brand|product|person|official)['’]?s? name\b|\bwhat( is|'s|’s| was) (it|that|the \w+) called\b|"
                        r"\bwhat (is|was) (its|their|his|her) name\b|"
                        # "which agency", "which US company": a kind of thing that goes by a name
-                       rf"\bwhich (\w+ )?{_KINDS}\b", re.I),
+                       rf"\bwhich (\w+ )?{NAMED_KINDS}\b", re.I),
 }
 # "Which bakery handed out ...?", "on which exchange ...?": one thing, picked out by its name (not "a
 # local bakery"). Not a kind of thing ("which type of ...") or a part of one; several ("which
@@ -176,7 +176,8 @@ MONEY_QUESTION = re.compile(r"\bhow much\b(?!\s+(time|longer|later|more time)\b)
 MONEY_WHAT = re.compile(r"^\W*(what|whats|wat)\b.*\b(pay|paid|spend|spent|cost|costs|price|prices|valuation|worth|revenues?|"
                         r"sales|profits?|income|earnings|salary|budget|trading at|trades at|trade at)\b", re.I)
 # The kind of thing whose name is asked for: "which department", "the name of the list".
-KIND = re.compile(rf"\bwhich\s+(?:[\w-]+\s+)??{_TITLED}\b|\bname\s+of\s+(?:the|that|this|its|their)\s+{_TITLED}\b", re.I)
+KIND = re.compile(rf"\bwhich\s+(?:[\w-]+\s+)??{TITLED_KINDS}\b|\bname\s+of\s+(?:the|that|this|its|their)\s+"
+                  rf"{TITLED_KINDS}\b", re.I)
 GENERIC_COUNTED = frozenset(normal(w) for w in ("people", "persons", "times", "ways", "things", "ones"))
 QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 
@@ -487,7 +488,7 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
 def speaker_words(query: Query, explicit_only: bool = False) -> list[str]:
     """For "what did X say": the words of X ([] when the question asks of no one); X is matched by its last.
 
-    ``explicit_only``: None when X is a pronoun the conversation resolved ("what did they say?"),
+    ``explicit_only``: [] when X is a pronoun the conversation resolved ("what did they say?"),
     which is a guess.
     """
     subject = SAY_QUESTION.match(query.standalone) or SPOKE_FOR.match(query.standalone)
@@ -540,8 +541,8 @@ def speaks(pattern, sentence: str, passage: str = "", name: str = "") -> bool:
     at = passage.find(sentence) if passage else -1
     if at > 0 and PRONOUN_SPEAKS.match(sentence) and pattern.search(passage[max(0, at - 400):at]):
         return True  # "It added that ...", right after the speaker's own sentence
-    if at > 0 and name and GROUP_SPEAKS.match(sentence) \
-            and re.search(rf"\b{re.escape(name)}\b", re.split(r"(?<=[.!?])\s+", passage[:at].rstrip())[-1], re.I):
+    before = split_sentences(passage[:at]) if at > 0 and name and GROUP_SPEAKS.match(sentence) else []
+    if before and re.search(rf"\b{re.escape(name)}\b", before[-1].text, re.I):
         return True  # "... including Tiger Global and Glade Brook. Those investors did not respond."
     found = pattern.search(passage) if passage else None
     person = found.group("person") if found else None
