@@ -87,7 +87,7 @@ _NAME = r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*"
 ENUMERATION = re.compile(rf"({_NAME})((?:,\s+{_NAME})*),?\s+and\s+({_NAME})")
 
 
-def _listed(reply: str) -> list[str]:
+def listed_names(reply: str) -> list[str]:
     """The names of the last "A, B and C" list in an answer, in order (markers dropped)."""
     found = list(ENUMERATION.finditer(re.sub(r"\s*\[\d+\]", "", reply)))
     if not found:
@@ -100,7 +100,7 @@ def _listed(reply: str) -> list[str]:
 def _ordinal(question: str, replies: list[str]) -> str | None:
     """The question with "the second one" replaced by the second name the last answer listed."""
     found = ORDINAL.search(question)
-    items = _listed(replies[-1]) if found and replies else []
+    items = listed_names(replies[-1]) if found and replies else []
     index = ORDINALS[found.group(1).lower()] if found else 0
     if not items or index >= len(items):
         return None

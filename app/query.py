@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.chunking import split_sentences
-from app.conversation import ANAPHORA, MORE, new_topic, owners_inside, standalone_query
+from app.conversation import ANAPHORA, MORE, listed_names, new_topic, owners_inside, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
 from app.text import (COUNTRIES, FRAMING, NAMED_KINDS, STOPWORDS, TITLED_KINDS, WORD, digits_as_words, fold,
@@ -541,9 +541,11 @@ def speaks(pattern, sentence: str, passage: str = "", name: str = "") -> bool:
     at = passage.find(sentence) if passage else -1
     if at > 0 and PRONOUN_SPEAKS.match(sentence) and pattern.search(passage[max(0, at - 400):at]):
         return True  # "It added that ...", right after the speaker's own sentence
+    # "... including Tiger Global and Glade Brook. Those investors did not respond.": one of the group the
+    # sentence before lists (not any name in it: "funds invested in SenseTime" puts SenseTime in no group)
     before = split_sentences(passage[:at]) if at > 0 and name and GROUP_SPEAKS.match(sentence) else []
-    if before and re.search(rf"\b{re.escape(name)}\b", before[-1].text, re.I):
-        return True  # "... including Tiger Global and Glade Brook. Those investors did not respond."
+    if before and any(re.search(rf"\b{re.escape(name)}\b", member, re.I) for member in listed_names(before[-1].text)):
+        return True
     found = pattern.search(passage) if passage else None
     person = found.group("person") if found else None
     if not person:

@@ -306,6 +306,10 @@ def test_whether_someone_commented_is_answered_by_a_group_that_named_them_not_re
     assert speaks(pattern, "Those investors did not respond.", passage, name)
     assert not speaks(pattern, "Those investors did not respond.", "Two funds backed the firm. Those investors did not respond.",
                       name)
+    # named in the sentence before, but not one of the group it lists
+    other = query_of("Did Acme comment on the fine?")
+    passage = "Two funds, Birch Capital and Oak Partners, invested in Acme. Those investors did not respond."
+    assert not speaks(speaker_pattern(other), "Those investors did not respond.", passage, speaker_words(other)[-1])
 
 
 @pytest.mark.parametrize("question, grain", [
