@@ -301,6 +301,8 @@ def premises(question: str) -> list[str]:
     found += [w for w in first if w.isupper() and len(w) > 1 and w.lower() not in STOPWORDS]
     # a country typed in lower case is still a name ("is japan one of the countries ...?")
     found += [w.capitalize() for w in words(question) if w.islower() and w.capitalize() in COUNTRIES]
+    # a brand written with an inner capital is a name wherever it stands ("iPhone", "eBay")
+    found += [w for w in words(question) if re.fullmatch(r"[a-z]+[A-Z][\w’'-]*", w)]
     found += NUMBER.findall(question)
     found += [f"“{q}”" for q in QUOTED.findall(question)]
     # "today" is a date too: sources written before it can't say what holds on it, unless they speak of it

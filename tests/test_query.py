@@ -361,3 +361,10 @@ def test_a_country_typed_in_lower_case_is_a_premise_like_a_capitalised_one():
     assert "Japan" in premises("did japan join the pact?") and premises("did japan join the pact?") == premises(
         "did Japan join the pact?")
     assert premises("is the pact binding?") == []
+
+
+def test_a_brand_with_an_inner_capital_is_a_premise_wherever_it_stands():
+    assert premises("is the app available for iPhone?") == ["iPhone"]
+    assert premises("can i sell it on eBay or in the shop") == ["eBay"]
+    assert query_of("Does the memo work on iPhone?").premises == ["iPhone"]  # no source holds it
+    assert premises("is it available for phones?") == []
