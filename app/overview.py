@@ -259,9 +259,33 @@ def _summaries(query: Query, hits: list[Hit], docs: list[Doc], answerer) -> Answ
     return answer
 
 
+# What conversation sounds like, for messages the small-talk and help patterns don't catch ("perfect,
+# cheers for the help", "quick q - can you search the web too?"). Generic on purpose: nothing here
+# names a corpus. The model compares a message with each; the nearest says which reply it gets.
+CONVERSATION = {
+    "smalltalk": ["hello", "hi there", "good morning", "hey, how are you?", "nice to meet you", "thanks",
+                  "thank you so much, that helped", "great, that's what I needed", "ok cool", "perfect", "cheers",
+                  "bye", "goodbye, see you later", "I'm done for now, signing off"],
+    "help": ["what can you do?", "how do you work?", "what documents do you have?", "which files can you search?",
+             "can you search the internet?", "what can I ask you?", "who are you?", "are you a bot?",
+             "can you help me?", "I have a question for you"],
+}
+
+
+def conversation_kind(message: str, embedder) -> tuple[str, float]:
+    """The kind of conversation ("smalltalk" or "help") a message is nearest, and the model's similarity to it."""
+    kinds = [k for k, examples in CONVERSATION.items() for _ in examples]
+    examples = [e for group in CONVERSATION.values() for e in group]
+    vectors = np.asarray(embedder.embed_cached(examples + [message]), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    sims = vectors[:-1] @ vectors[-1]
+    best = int(np.argmax(sims))
+    return kinds[best], float(sims[best])
+
+
 def _greeting(query: Query, docs: list[Doc], hits: list[Hit]) -> Answer:
     """What Dossier is and what it holds; not an abstention, and no citations to check."""
-    opener = "You're welcome. " if re.search(r"\b(thank|thx|ty|cheers)", query.question, re.I) else (
+    opener = "You're welcome. " if re.search(r"\b(thank|thx|ty|cheers|appreciat)", query.question, re.I) else (
         "Hello! " if query.intent == "smalltalk" else "")
     if docs:
         listed = "; ".join(d.label for d in docs[:6]) + (f"; and {len(docs) - 6} more" if len(docs) > 6 else "")

@@ -20,6 +20,18 @@ def test_small_talk_and_help_say_what_the_corpus_holds_without_refusing(memos, q
     assert "don't mention" not in answer.answer
 
 
+@pytest.mark.parametrize("message, kind", [("morning! I'll have a question for you shortly", "smalltalk"),
+                                           ("can you browse websites too, or only these files?", "help")])
+def test_conversation_no_pattern_catches_is_recognised_by_the_model_not_refused(memos, message, kind):
+    answer = memos.ask(message)
+    assert not answer.abstained and answer.diagnostics == {"intent": kind}
+    assert "4 documents" in answer.answer and "don't say" not in answer.answer
+
+
+def test_a_question_the_sources_fail_is_still_refused_however_short(memos):
+    assert memos.ask("what colour is the buoy?").abstained  # not mistaken for conversation
+
+
 def test_a_summary_is_the_lead_and_central_sentences_cited(memos):
     answer = memos.ask("summarize the larkspur memo")
     assert not answer.abstained and answer.citations[0].sentence == "Project Larkspur is led by Dr. Tomasz Okafor."
