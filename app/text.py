@@ -48,7 +48,8 @@ _COUNTRY_OF = {"Chinese": "China", "Japanese": "Japan", "Russian": "Russia", "Fr
                "Canadian": "Canada", "Australian": "Australia", "Korean": "Korea", "Iranian": "Iran", "Israeli": "Israel",
                "Mexican": "Mexico", "Italian": "Italy", "Spanish": "Spain", "Taiwanese": "Taiwan", "Ukrainian": "Ukraine",
                "Turkish": "Turkey", "Indian": "India", "Brazilian": "Brazil", "Dutch": "Netherlands",
-               "Norwegian": "Norway", "Danish": "Denmark", "Swedish": "Sweden"}
+               "Norwegian": "Norway", "Danish": "Denmark", "Swedish": "Sweden",
+               "European": "Europe", "Asian": "Asia", "African": "Africa"}  # continents too: "in Europe", "European"
 DEMONYMS = frozenset(_COUNTRY_OF)  # "Chinese" describes a company; it names none
 COUNTRIES = frozenset(_COUNTRY_OF.values())  # names a phone user types in lower case as often as not ("japan")
 # Kinds of thing that go by a name ("which agency", "the name of the list"). These often end their
