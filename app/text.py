@@ -291,10 +291,15 @@ _FRAME = re.compile(rf"\b({'|'.join(_FRAME_OF)})\s+(?:(?:fiscal|financial|calend
                     r"(year|quarter|month|week|season|term|half|decade|phase)\b", re.I)
 
 
+_ALTERNATIVE = re.compile(r",?\s+or\b", re.I)
+
+
 def time_frames(text: str) -> dict[str, set[str]]:
     """The periods a text names relative to others, by unit: "next fiscal year" is {"year": {"next"}}."""
     frames: dict[str, set[str]] = {}
     for match in _FRAME.finditer(text):
+        if _ALTERNATIVE.match(text, match.end()) or re.search(r"\bor\s+$", text[:match.start()], re.I):
+            continue  # "this year or earlier?" offers the period as one choice: it does not narrow the question
         frames.setdefault(match.group(2).lower(), set()).add(_FRAME_OF[match.group(1).lower()])
     return frames
 

@@ -91,6 +91,8 @@ def test_periods_named_relative_to_others_are_read_by_unit():
     assert other_frame(asked, "The budget for the current year is 4 million.")
     assert not other_frame(asked, "The plan is open until May.")  # no period named relative to another
     assert not other_frame(asked, "The budget for the following year is 5 million.")  # the same period, other words
+    # a period offered as one choice does not narrow the question
+    assert time_frames("did it happen this year or earlier?") == {} == time_frames("last year, or this year?")
 
 
 def test_a_lone_digit_no_source_holds_is_read_as_a_word():
