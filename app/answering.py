@@ -68,7 +68,7 @@ CUES = {
     # not as a name ("June Jin").
     "when": re.compile(rf"\b((in|on|of|since|until|by|before|after|from|early|late|mid|last|this|next)[ -]({MONTHS})|"
                        rf"({MONTHS}),? \d|{YEAR}|{WEEKDAYS}|(\d+|one|two|three|four|five|six|seven|eight|nine|ten|"
-                       r"a|several|few)[ -](years?|days?|weeks?|months?|hours?|decades?)|years|weeks|months|decades|"
+                       r"a|several|few)[ -](years?|days?|weeks?|months?|hours?|minutes?|seconds?|decades?)|years|weeks|months|decades|"
                        r"summer|winter|spring|autumn|(last|this|next|that|previous|following) (year|month|week|decade)|"
                        r"until|since|ago|today|yesterday)\b", re.I),
     # A month as a date, or a date in figures: the answer to "which month" or "the exact date".

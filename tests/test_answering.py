@@ -283,6 +283,8 @@ def test_last_year_dates_an_event():
     from app.answering import CUES
 
     assert CUES["when"].search("The company said last year that it would list its shares.")
+    # a duration in seconds or minutes answers "how long" as one in days does
+    assert CUES["when"].search("Hold the button for five seconds.") and CUES["when"].search("It takes 20 minutes.")
 
 
 def test_where_the_information_comes_from_is_answered_by_who_reports_it(real):
