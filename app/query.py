@@ -126,6 +126,11 @@ SUMMARY_OF_SOMETHING = re.compile(
     rf"source|doc|file|faq|note|policy|page|news|sources|documents|corpus|everything|all|it|this|that|them|"
     rf"points?|ideas?|takeaways?|highlights|gist|basics|situation|findings)s?\b)"
     rf"(?:the|this|that|its|their|a)\s+\w+", re.I)
+# Asking for brevity ("..., in a nutshell?", "briefly, why ...?") is no request for a summary when the
+# rest is a question about something the documents say.
+BREVITY = re.compile(r"\b(in a nutshell|in short|in brief|briefly)\b", re.I)
+_DOC_WORDS = frozenset(tokens("article document story piece memo text report source doc file faq note page news "
+                              "main point idea topic subject theme about happened"))
 PUBLISHED = re.compile(
     rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from)|publication date|"
     rf"(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b", re.I)
@@ -270,9 +275,19 @@ def intent_of(question: str) -> str:
         return "title"
     if SOURCE.search(q):
         return "source"
-    if SUMMARY.search(q) and not ABOUT_SOMETHING.search(q) and not SUMMARY_OF_SOMETHING.match(q):
+    if (SUMMARY.search(q) or SUMMARY.search(BREVITY.sub(" ", q))) and not ABOUT_SOMETHING.search(q) \
+            and not SUMMARY_OF_SOMETHING.match(q) and not _brief_question(q):
         return "summary"
     return "content"
+
+
+def _brief_question(question: str) -> bool:
+    """Whether a question asks for brevity of an answer about something ("what was the summit meant to
+    do, in a nutshell?"), not for a summary of the documents ("what's the article about, in short?")."""
+    rest = BREVITY.sub(" ", question)
+    asks = re.match(r"\W*(?:(?:and|so|ok|but)\W+)?(?:what|which|when|where|who|whom|whose|why|how|is|are|was|were|do|"
+                    r"does|did|can|could|will|has|have)\b", rest, re.I)
+    return rest != question and not SUMMARY.search(rest) and bool(asks) and bool(set(tokens(rest)) - _DOC_WORDS)
 
 
 # "Who wrote the memo and who is it addressed to?", "which list, and what does it restrict?": two

@@ -346,6 +346,15 @@ def test_a_summary_of_one_thing_the_documents_say_is_a_question_about_it(questio
     assert intent_of(question) == intent
 
 
+@pytest.mark.parametrize("question, intent", [
+    ("What is the team building, in a nutshell?", "content"), ("briefly, why did the bridge close?", "content"),
+    ("what is it in a nutshell?", "summary"), ("what happened, briefly?", "summary"),
+    ("what's the memo about, in short?", "summary"),
+])
+def test_asking_for_brevity_is_no_request_for_a_summary_when_the_rest_asks_something(question, intent):
+    assert intent_of(question) == intent
+
+
 @pytest.mark.parametrize("question", ["What divestment period is afforded to holders?", "what's the deadline for the prototype"])
 def test_a_period_or_deadline_asked_for_is_a_when_question(question):
     query = query_of(question)
