@@ -505,6 +505,11 @@ def test_a_sentence_naming_its_subject_by_a_description_is_read_with_the_name(me
     assert not answer.abstained and "sonar buoy" in answer.answer
 
 
+def test_a_yes_no_question_about_a_name_cites_the_sentence_that_names_it(real):
+    answer = real.ask("Was the Netherlands in the group that agreed on the code of conduct?")
+    assert not answer.abstained and any("Netherlands" in c.sentence for c in answer.citations)
+
+
 def test_whether_something_unnamed_is_one_of_a_group_is_answered_with_the_members_named(real):
     answer = real.ask("Is Germany one of the countries in the export control agreement?")
     assert not answer.abstained and answer.answer.startswith("The sources don't mention Germany")
