@@ -41,7 +41,10 @@ SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also)\W+)?(?:(?:
                           # comment?" stays a yes/no question: who "they" are is a guess)
                           r"(?:did|has|have|does|do)\s+(?!(?:they|he|she|it|we|you)\b)(?:the\s+)?(.+?)\s+(?:comment|commented|respond|responded|reply|replied|"
                           r"react|reacted|(?:give|provide|offer)\s+(?:\w+\s+){0,2}comment|say\s+anything)\b|"
-                          r"anything\s+else\s+(?:the\s+)?(.+?)\s+(?:said|says|say|added|mentioned)\b)", re.I)
+                          r"anything\s+else\s+(?:the\s+)?(.+?)\s+(?:said|says|say|added|mentioned)\b|"
+                          # "and SenseTime's answer to that?": the noun alone
+                          r"(?:the\s+)?([^\s?]+(?:\s+[^\s?]+)?)['’]s?\s+(?:reply|response|reaction|answer|comment)"
+                          r"(?:\s+(?:to|on|about)\b[^?]*)?\W*$)", re.I)
 # "Who spoke for the company?", "who was the person speaking on behalf of X?": X's spokesperson is
 # found where X speaks ("X spokeswoman Y said").
 SPOKE_FOR = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?who(?:'s|s)?\s+(?:(?:is|was|were|are)\s+)?(?:(?:the|a)\s+\w+\s+)?"

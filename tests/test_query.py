@@ -292,6 +292,7 @@ def test_a_digit_typed_for_to_is_no_missing_number():
     ("What was SenseTime's reply to the ban?", "SenseTime"),
     ("what's the reaction from the Treasury to the ruling", "Treasury"),
     ("How did the company push back on being fined?", "company"),
+    ("and the Treasury's answer to that?", "Treasury"),  # the noun alone
 ])
 def test_a_reply_asked_for_with_a_noun_or_a_phrasal_verb_asks_what_was_said(question, speaker):
     query = query_of(question)
