@@ -82,6 +82,8 @@ CUES = {
     "name": re.compile(r"(?<=[\w,;:)”\"’] )[A-Z][\w’'-]+"),
     "label": re.compile(r"\b(label\w*|call(s|ed|ing)?|term(s|ed)?|dubb?(ed|s)?|brand(s|ed)|describ\w*|characteri[sz]\w*|"
                         r"refer(s|red)? to \w+ as|known as)\b", re.I),
+    "clock": re.compile(r"\b\d{1,2}(:\d\d)?\s*([ap]\.?m\b\.?)|\b\d{1,2}:\d\d\b|\b(noon|midnight|midday|dawn|dusk|"
+                        r"sunrise|sunset|o['’]clock)\b", re.I),
     "age": re.compile(r"\b(\d+|[a-z]+ty(-[a-z]+)?)[ -]years?[ -]old\b|\baged? \d+|\bage of \d+|\bborn\b", re.I),
     "count": re.compile(r"\b(\d[\d,.]*|one(?! of)|two|three|four|five|six|seven|eight|nine|ten|dozen|million|"
                         r"billion)\b", re.I),

@@ -90,6 +90,9 @@ GRAINS = {
     "month": re.compile(r"\b(which|what) (month|date)\b|\bexact (date|day|month)\b|\bwhen exactly\b|"
                         r"\bexactly when\b", re.I),
     "age": re.compile(r"\bhow old\b|\bwhat age\b|\b(his|her|their) age\b", re.I),
+    # "what time does the bridge close?", "at what hour ...": a time of day, not a date
+    "clock": re.compile(r"\b(what|which) (time(?! (frame|period|span|limit|line|zone)\b)|hour)\b|\bhow early\b|"
+                        r"\bhow late\b(?! (is|was|are|were|can|may|could)\b)", re.I),
     # "what term has X used for Y?", "what did X call Y?": a sentence that labels Y ("has labeled ... a genocide")
     "label": re.compile(r"\bwhat (term|word|label|phrase|words)\b.*\b(use|used|uses|using|call|called|calls|give|gave|"
                         r"given|apply|applied|put)\b|\bwhat (do|does|did|has|have) .+ (call|calls|called|label|labeled|"

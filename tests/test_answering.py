@@ -283,6 +283,9 @@ def test_last_year_dates_an_event():
     from app.answering import CUES
 
     assert CUES["when"].search("The company said last year that it would list its shares.")
+    # a time of day answers "what time", a date does not
+    assert CUES["clock"].search("The ribbon was cut at 8 a.m.") and CUES["clock"].search("It opens at 09:30.")
+    assert not CUES["clock"].search("The bridge reopened on Tuesday, May 14.")
     # a duration in seconds or minutes answers "how long" as one in days does
     assert CUES["when"].search("Hold the button for five seconds.") and CUES["when"].search("It takes 20 minutes.")
 

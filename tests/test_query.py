@@ -181,6 +181,8 @@ def test_what_questions_about_money_want_an_amount():
     ("When did the bridge reopen?", ""), ("How many lanes does it have?", ""),
     ("What's the name of the vendor?", "name"), ("what's the company called?", "name"),
     ("which firm, company name please", "name"), ("Which US agency issues the licences?", "name"), ("Who called the meeting?", ""), ("What is the list called?", "name"),
+    ("What time does the library open?", "clock"), ("at what hour did it start?", "clock"),
+    ("what time frame do holders have?", ""),
 ])
 def test_a_question_may_ask_for_more_than_its_type(question, grain):
     from app.query import GRAINS
