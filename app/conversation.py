@@ -188,7 +188,7 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     subject = _subject(last, known_names)
     if about and subject:  # "What about Hikvision?" after "Why was SenseTime banned?"
         return re.sub(rf"\b{re.escape(subject)}\b", about.group(1), last, count=1)
-    short = len(words(question)) <= 3
+    short = len(words(question)) <= 3 or len(_topic(question).split()) <= 1  # "who were the individuals?"
     more = MORE.search(question)  # "who else ...", "any other ...": more of what was just discussed
     # A question opening with "and" / "so" continues the last one ("and what is the code meant to do?").
     continued = re.match(r"^\W*(and|so|also|then)\b", question, re.I)

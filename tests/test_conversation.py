@@ -96,6 +96,8 @@ def test_who_else_that_says_what_it_asks_stands_alone():
     (["which list was sensetime added to?"], "who else is on it?", "list"),
     # after a bare "who else?", the topic comes from the question before it
     (["what about Hikvision?", "who else?"], "what did they say?", "Hikvision"),
+    # one word of its own ("the target") says too little to stand alone
+    (["Did the council set a recycling goal?"], "what was the target?", "council"),
 ])
 def test_a_follow_up_carries_the_topic_it_refers_to(earlier, question, topic):
     history = [turn for q in earlier for turn in (U(q), A("... [1]"))]
