@@ -41,6 +41,17 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return token in ABBREVIATIONS or (len(token) == 1 and text[dot - 1].isupper())
 
 
+# Abbreviations that often end a sentence too ("... shortly after 8 a.m."): followed by an opening
+# quote, their period ends it, since a quotation rarely follows one mid-sentence.
+CLOSING_ABBREVIATIONS = {"a.m", "p.m", "etc"}
+
+
+def _closes_sentence(text: str, dot: int, end: int) -> bool:
+    word = re.search(r"([A-Za-z.]+)$", text[:dot])
+    return bool(word) and word.group(1).lower().strip(".") in CLOSING_ABBREVIATIONS \
+        and (text[end:].lstrip()[:1] or "x") in "\"“‘'"
+
+
 def split_sentences(text: str, offset: int = 0, max_len: int = 1200) -> list[Sentence]:
     """Split text into sentences with offsets; lines and paragraphs always end a sentence."""
     sentences: list[Sentence] = []
@@ -48,7 +59,8 @@ def split_sentences(text: str, offset: int = 0, max_len: int = 1200) -> list[Sen
         line, base = block.group(0), block.start()
         cut = 0
         for end in END.finditer(line):
-            if end.group(0)[0] == "." and _is_abbreviation(line, end.start()):
+            if end.group(0)[0] == "." and _is_abbreviation(line, end.start()) \
+                    and not _closes_sentence(line, end.start(), end.end()):
                 continue
             sentences += _piece(line, base, cut, end.end(), offset, max_len)
             cut = end.end()

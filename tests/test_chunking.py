@@ -69,3 +69,10 @@ def test_an_faq_label_is_not_part_of_a_quoted_sentence():
 ])
 def test_a_sentence_reads_on_its_own_with_the_name_it_refers_back_to(sentence, previous, alone):
     assert standalone(sentence, previous) == alone
+
+
+def test_a_time_abbreviation_before_a_quotation_ends_the_sentence():
+    text = 'The mayor cut a ribbon shortly after 8 a.m. "People have been patient," she said. It opened at 9 a.m. Tuesday.'
+    assert [s.text for s in split_sentences(text)] == [
+        "The mayor cut a ribbon shortly after 8 a.m.", '"People have been patient," she said.',
+        "It opened at 9 a.m. Tuesday."]
