@@ -25,7 +25,7 @@ AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|byline)\b|\b(who
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
 SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|respond|responded|comment|commented|declined|added|denied)"
 PRONOUNS = frozenset(("It", "He", "She", "They", "We", "I", "The", "This", "That"))
-SPEECH_TOKENS = tuple(dict.fromkeys(tokens("said says statement")))
+SPEECH_TOKENS = tuple(dict.fromkeys(tokens("said says statement wrote")))
 # "What did X say ...", "How did the company respond?", "did she say anything else?", "anything else
 # he said?": the first group that matched is the speaker asked about.
 # "What was X's reply?", "what was the reaction from X to ...": the same asked with a noun.

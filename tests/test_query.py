@@ -224,6 +224,7 @@ def test_the_speaker_asked_about_speaks_only_where_no_one_else_does():
 def test_a_question_about_what_was_said_also_searches_for_reported_speech():
     assert set(SPEECH_TOKENS) <= set(query_of("How did the team respond to the audit?").search_terms)
     assert not set(SPEECH_TOKENS) & set(query_of("Who leads the team?").search_terms)
+    assert stem("wrote") in SPEECH_TOKENS  # "... ,” Jin wrote.": a quote given in writing
 
 
 @pytest.mark.parametrize("question", ["did she say anything else?", "anything else she said?", "what else did she say?"])
