@@ -274,10 +274,10 @@ class Answerer:
                                                                "the ones they name are these:")
             answer.composed = True  # its lead is text of its own: shown as written, not rebuilt from the citations
             return answer
-        if absent and absent != ["today"] or not absent and self._answers(best, query):
-            chat = ""
-        else:  # "hey! which files do you have for me today?" is no question about today
-            chat = self._conversation(query, best)
+        # about to refuse: it may be conversation ("hey! which files do you have for me today?" is no
+        # question about today)
+        refusing = absent == ["today"] or (not absent and not self._answers(best, query))
+        chat = self._conversation(query, best) if refusing else ""
         if chat:
             return overview.respond(replace(query, intent=chat), hits, chunks, self)
         if absent:
