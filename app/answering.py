@@ -325,16 +325,26 @@ class Answerer:
         as a "no": a list may not be complete."""
         if not (absent and query.membership) or any(NUMBER_OR_DATE.search(p) for p in absent):
             return None
-        listing = ranked[0]  # the sentence that answers best, as for any question: no other is looked for
-        if not (CUES["list"].search(listing.text) and self._answers(listing, query)):
+        # The best sentence, if it answers the rest of the question, or the one right after it, which
+        # may go on to name the members ("... seven allied democracies have agreed ...", then "The other
+        # participating countries are ...").
+        best = ranked[0]
+        if not self._answers(best, query):
             return None
-        # The members it names are of the kind asked about: Germany among countries, not among funds
+        near = [best] + [c for c in ranked[1:] if c.hit.chunk.doc_id == best.hit.chunk.doc_id
+                         and 0 <= c.start - best.end <= 2]
         given = {n.lower() for n in names(query.question)}
-        members = [n for n in dict.fromkeys(names(listing.text)) if n.lower() not in given]
-        if len(members) < 2:
-            return None
-        sims = _unit(self.embedder.embed_cached(members)) @ _unit(self.embedder.embed_cached(absent)).T
-        return listing if int((sims.max(axis=1) >= KIND_MIN).sum()) >= 2 else None
+        for listing in near:
+            if not CUES["list"].search(listing.text):
+                continue
+            # The members it names are of the kind asked about: Germany among countries, not among funds
+            members = [n for n in dict.fromkeys(names(listing.text)) if n.lower() not in given]
+            if len(members) < 2:
+                continue
+            sims = _unit(self.embedder.embed_cached(members)) @ _unit(self.embedder.embed_cached(absent)).T
+            if int((sims.max(axis=1) >= KIND_MIN).sum()) >= 2:
+                return listing
+        return None
 
     def _kind_cue(self, query: Query, cands: list[Candidate]) -> re.Pattern | None:
         """For "which department ...": names that say they are one ("the Treasury Department"), if any sentence has one.
