@@ -162,7 +162,8 @@ AUX = r"(?:is|was|are|were|did|does|do|has|have|had|can|could|will|would|should|
 FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AUX}|of)\b"
                    r"|^\W*(?:who|what)\s+(?:is|was|are|were)\s+the\s+(?:[\w'’-]+\s+)*?(\w+)\s*(?:\?|$|(?:of|in|at|for|on)\b)"
                    # a possessive, not a contraction ("who's speaking", "what's new")
-                   r"|\b(?!(?:who|what|it|that|there|he|she|where|how|when|here|let)['’]s\b)\w+['’]s\s+(?:\w+\s+)??(\w+)"
+                   # (not after "of": in "uses of SenseTime's camera tech" the uses are asked for)
+                   r"|(?<!\bof )\b(?!(?:who|what|it|that|there|he|she|where|how|when|here|let)['’]s\b)\w+['’]s\s+(?:\w+\s+)??(\w+)"
                    r"\s*(?:\?|$|(?:in|on|at|for|of|today|now|this|that|and)\b)"
                    # a follow-up on the same subject: "and what about their revenue?"
                    r"|^\W*(?:and\s+)?(?:what|how)\s+about\s+(?:their|its|his|her)\s+(?:\w+\s+)??(\w+)\W*$", re.I)

@@ -110,6 +110,8 @@ def test_context_from_the_conversation_weighs_less_than_the_question():
 def test_the_thing_asked_for_is_found_from_the_question_form():
     assert query_of("What was the team's budget in 2024?").focus == "budget"
     assert query_of("Who leads Project Larkspur?").focus == ""
+    # after "of", the possessive names whose thing it is: the uses are asked for, not the team's budget
+    assert query_of("give me some everyday uses of the team's budget").focus != "budget"
 
 
 def test_typos_are_corrected_in_the_text_that_is_embedded_but_real_words_are_kept():
