@@ -163,7 +163,7 @@ FOCUS = re.compile(rf"^\W*(?:what|which)\s+(?!{AUX}\b)(?:\w+\s+)??(\w+)\s+(?:{AU
                    r"|^\W*(?:who|what)\s+(?:is|was|are|were)\s+the\s+(?:[\w'’-]+\s+)*?(\w+)\s*(?:\?|$|(?:of|in|at|for|on)\b)"
                    # a possessive, not a contraction ("who's speaking", "what's new")
                    # (not after "of": in "uses of SenseTime's camera tech" the uses are asked for)
-                   r"|(?<!\bof )\b(?!(?:who|what|it|that|there|he|she|where|how|when|here|let)['’]s\b)\w+['’]s\s+(?:\w+\s+)??(\w+)"
+                   r"|(?<!\bof )(?<!\bof the )\b(?!(?:who|what|it|that|there|he|she|where|how|when|here|let)['’]s\b)\w+['’]s\s+(?:\w+\s+)??(\w+)"
                    r"\s*(?:\?|$|(?:in|on|at|for|of|today|now|this|that|and)\b)"
                    # a follow-up on the same subject: "and what about their revenue?"
                    r"|^\W*(?:and\s+)?(?:what|how)\s+about\s+(?:their|its|his|her)\s+(?:\w+\s+)??(\w+)\W*$", re.I)
