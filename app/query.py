@@ -14,7 +14,7 @@ from app.chunking import split_sentences
 from app.conversation import ANAPHORA, MORE, listed_names, new_topic, owners_inside, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
-from app.text import (COUNTRIES, FRAMING, NAMED_KINDS, STOPWORDS, TITLED_KINDS, WORD, digits_as_words, fold,
+from app.text import (COUNTRIES, DEMONYMS, FRAMING, NAMED_KINDS, STOPWORDS, TITLED_KINDS, WORD, digits_as_words, fold,
                       known_word, names, normal, question_word, stem, swapped_function_word, time_frames, tokens,
                       unabbreviated, words)
 
@@ -478,8 +478,14 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     if query.intent == "content":
         given = premises(question)
         query.premises = missing_premises(given, lexical, dictionary)
+        # "Is the group a Chinese organization?", "is it an American company?": whether the thing is of
+        # that country is what is asked, not a name its passage must hold
+        described = [m.group(1) for m in _DEMONYM_IN.finditer(question)] if query.qtype == "yesno" else []
+        described = set(fold(" ".join(d for d in described if d in DEMONYMS or fold(d).split() != [d])).split())
+        predicate = {n for n in given if described and set(n.split()) <= described}
         query.names = [name_tokens(n, lexical) for n in given
-                       if n not in query.premises and not n.startswith("“") and not NUMBER.fullmatch(n)]
+                       if n not in query.premises and not n.startswith("“") and not NUMBER.fullmatch(n)
+                       and n not in predicate]
         query.names = [n for n in query.names if n]
         # "What year was X founded?" asks for the founding (the date is the answer's form), not for "year"
         found = WHEN_PASSIVE.search(question) or FOCUS.search(question) or COUNTED.search(question) \
@@ -507,6 +513,10 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         vague = token in GENERIC_COUNTED or (token in query.missing and not known_word(word, dictionary))
         query.focus = token if token in terms and token not in FRAMING and not vague else ""
     return query
+
+
+# A demonym describing what the question asks about ("a Chinese organization", "an American company")
+_DEMONYM_IN = re.compile(r"\b(?:a|an)\s+([A-Z]\w+)\s+[a-z]")
 
 
 def speaker_words(query: Query, explicit_only: bool = False) -> list[str]:

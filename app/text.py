@@ -73,6 +73,7 @@ ALIASES = [
     (re.compile(r"\b(" + "|".join(_COUNTRY_OF) + r")\b"), lambda m: f" {_COUNTRY_OF[m.group(1)]} {m.group(1)} "),
     # A capital standing for its country's government, as news writes ("Washington", "Beijing").
     (re.compile(r"\bWashington\b(?!(,? D\.?C\.?| Post| state| State)\b)"), " US "),
+    (re.compile(r"\bD\.C\.|\bDC\b"), " US "),  # the capital by its district: "a DC advocacy group"
     (re.compile(r"\bBeijing\b"), " China "),
     (re.compile(r"\bLondon\b"), " UK "),
     (re.compile(r"\bMoscow\b|\bKremlin\b"), " Russia "),

@@ -383,3 +383,12 @@ def test_a_brand_with_an_inner_capital_is_a_premise_wherever_it_stands():
     assert premises("can i sell it on eBay or in the shop") == ["eBay"]
     assert query_of("Does the memo work on iPhone?").premises == ["iPhone"]  # no source holds it
     assert premises("is it available for phones?") == []
+
+
+def test_a_demonym_a_yes_no_question_asks_about_is_no_name_the_passage_must_hold():
+    text = "The vendor, a Norwegian firm, has an office in Bergen."
+    index = LexicalIndex([Chunk("note:1", "note", text, 0, len(text))])
+    of = lambda question: analyze(question, [], index, frozenset())  # noqa: E731
+    # whether the thing is Norwegian is what is asked; the passage answering may not say "Norway"
+    assert of("Is the vendor a Norwegian company?").names == []
+    assert of("Did the Norwegian office hire engineers?").names != []  # there it says which office

@@ -31,6 +31,7 @@ def test_aliases_fold_spellings_and_demonyms():
     assert "european" in tokens("European lawmakers") and "european" in tokens("the European Parliament")
     assert tokens("America") == tokens("the United States")
     assert "europ" in tokens("the European Parliament") and "asia" in tokens("Asian markets")  # continents too
+    assert tokens("a DC advocacy group") == tokens("a US advocacy group")  # the capital by its district
 
 
 def test_names_skip_the_sentence_opening_word():
