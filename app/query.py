@@ -139,7 +139,9 @@ _DOC_WORDS = frozenset(tokens("article document story piece memo text report sou
                               "main point idea topic subject theme about happened"))
 PUBLISHED = re.compile(
     rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from)|publication date|"
-    rf"(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b", re.I)
+    rf"(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b"
+    # "what date did this story run?", "what date does the story carry?": the date and a verb at most
+    rf"|^\W*(on )?(what|which) (date|day) (did|does|do|was|is) {_DOC}( \w+){{0,2}}\W*$", re.I)
 SOURCE = re.compile(
     rf"\b(what('s| is| are) (the|your) sources?(?=\s*(\?|$|(of|for|behind) {_DOC}))|where (is|does|did) {_DOC} (from|come from)|"
     r"who published|"

@@ -64,6 +64,8 @@ def test_a_reporter_merely_mentioned_makes_no_author_question(question):
     ("what's in the documents about the bridge?", "content"),
     ("hello there - how does this work, can I just ask questions?", "help"), ("can i ask you anything?", "help"),
     ("in a few words whats the main topic here", "summary"),
+    ("what date did the memo come out?", "published"), ("which day does the piece carry", "published"),
+    ("what date did the memo say the permit arrives?", "content"),
     ("In one line, what's the main news here?", "summary"), ("what's the main takeaway of this story?", "summary"),
     ("what was the main reason for the ban?", "content"),
 ])
