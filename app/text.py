@@ -60,6 +60,7 @@ TITLED_KINDS = (r"(agency|agencies|company|companies|firms?|department|ministry|
 NAMED_KINDS = rf"({TITLED_KINDS[1:-1]}|countries|country|city|cities|person|officials?)"
 # Spellings folded to one token before matching, so "US", "U.S.", "United States" and "American"
 # meet: a question names a country by its demonym as often as by its name.
+_ORDINAL = {"1": "first", "2": "second", "3": "third", "4": "fourth"}
 ALIASES = [
     (re.compile(r"\bU\.S\.(?:A\.)?|\bUSA\b|\bUnited States\b|\bAmerica(?:ns?)?\b"), " US "),
     (re.compile(r"\bU\.K\.|\bUnited Kingdom\b|\bBritain\b|\bBritish\b"), " UK "),
@@ -83,6 +84,9 @@ ALIASES = [
     (re.compile(r"\byrs?\b", re.I), " year "),
     (re.compile(r"\bgov(?:['’]?t|t)\b", re.I), " government "),
     (re.compile(r"\binitial public offering\b", re.I), " IPO "),
+    (re.compile(r"\bQ([1-4])\b"), lambda m: f" {_ORDINAL[m.group(1)]} quarter "),  # "by end of Q1"
+    (re.compile(r"\bH([12])\b"), lambda m: f" {_ORDINAL[m.group(1)]} half "),
+    (re.compile(r"\bFY\b"), " fiscal year "),
 ]
 # General-English synonyms a question may use for a word the sources use (one canonical stem each).
 # Kept short on purpose: other paraphrases are related by the embedding model (answering.py).
