@@ -222,7 +222,9 @@ def swapped_function_word(word: str) -> str:
 # happens 2 ppl who own shares"): a closed class, like the question words above, not corpus vocabulary.
 _TEXT_SPEAK = {"u": "you", "ur": "your", "r": "are", "ppl": "people", "b4": "before", "abt": "about",
                "bc": "because", "cuz": "because", "coz": "because", "bcuz": "because",
-               "pls": "please", "plz": "please", "thx": "thanks", "w/": "with", "w/o": "without"}
+               "pls": "please", "plz": "please", "thx": "thanks", "w/": "with", "w/o": "without",
+               "resp": "response", "tryna": "trying to", "gonna": "going to", "wanna": "want to",
+               "info": "information", "mgmt": "management", "dept": "department", "intl": "international"}
 # lower case only, and not inside an abbreviation or a word ("U.S.", "R&D")
 _SPEAK = re.compile(r"(?<![\w’'/.&-])(" + "|".join(map(re.escape, sorted(_TEXT_SPEAK, key=len, reverse=True)))
                     + r")(?![\w’'/&-]|\.\w)")

@@ -76,6 +76,7 @@ def test_real_words_and_ties_are_left_as_typed(text):
     ("can u tell me who runs it", "can you tell me who runs it"),
     ("wat r they accused of", "wat are they accused of"),
     ("is it legal 4 me", "is it legal for me"),
+    ("company resp to the fine", "company response to the fine"), ("where were they tryna sell", "where were they trying to sell"),
 ])
 def test_text_speak_is_written_out(typed, meant):
     assert unabbreviated(typed) == meant
