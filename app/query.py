@@ -60,7 +60,8 @@ _GREETING = (r"(hi|hello|hey|yo|hiya|greetings|good (morning|afternoon|evening|d
 SMALL_TALK = re.compile(rf"^\W*{_GREETING}(\W+{_GREETING})*\W*$", re.I)  # "ok cheers, bye" too
 # Thanks that go on ("thank you, that was really helpful") is still small talk, unless it asks something.
 THANKS = re.compile(r"^\W*(thanks|thank you|thx|ty|cheers|much appreciated|appreciate it)\b(?![^?]*\?)"
-                    r"(?!.*\b(who|what|when|where|why|how|which|whose)\b)", re.I)
+                    # a question opening a clause of its own ("thanks, what about X"), not "that's what i needed"
+                    r"(?!(?:.*(?:[,.;:!-]|\band|\bbut|\bso))?\s*(who|what|when|where|why|how|which|whose)\b)", re.I)
 HELP = re.compile(
     r"^\W*(help|\?|what can you do|what do you do|how (do|does) (this( thing| tool| app)?|it|you) work|"
     r"what (can|should) i ask( you)?|who are you|what are you|(what|how) can you help( me)?( with)?|"

@@ -66,6 +66,8 @@ def test_a_reporter_merely_mentioned_makes_no_author_question(question):
     ("in a few words whats the main topic here", "summary"),
     ("what date did the memo come out?", "published"), ("which day does the piece carry", "published"),
     ("what date did the memo say the permit arrives?", "content"),
+    ("thx so much, that's just what i was after", "smalltalk"), ("thanks, what about the budget", "content"),
+    ("thanks what did they decide", "content"),
     ("In one line, what's the main news here?", "summary"), ("what's the main takeaway of this story?", "summary"),
     ("what was the main reason for the ban?", "content"),
 ])
