@@ -29,7 +29,7 @@ SPEECH_TOKENS = tuple(dict.fromkeys(tokens("said says statement wrote")))
 # "What did X say ...", "How did the company respond?", "did she say anything else?", "anything else
 # he said?": the first group that matched is the speaker asked about.
 # "What was X's reply?", "what was the reaction from X to ...": the same asked with a noun.
-SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also)\W+)?(?:(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+"
+SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also|yo|hey|hi)\W+)?(?:(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+"
                           r"(?:the\s+)?(.+?)\s+(?:say|said|respond|reply|react|write|state|comment|push\s+back|hit\s+back|"
                           r"answer)\b|"
                           r"what(?:['’]s|\s+(?:was|is|were|are))\s+(?:the\s+)?(.+?)['’]s?\s+(?:reply|response|reaction|"
@@ -232,7 +232,7 @@ class Query:
 
 def question_type(question: str) -> str:
     """A coarse type that says what kind of sentence answers the question."""
-    q = re.sub(r"^(and|so|but|ok(ay)?|well|also)\W+", "", question.lower().strip())
+    q = re.sub(r"^(and|so|but|ok(ay)?|well|also|yo|hey|hi)\W+", "", question.lower().strip())
     if AUTHOR_QUESTION.search(q):
         return "author"
     if SAY_QUESTION.match(q):
@@ -522,6 +522,11 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
 _DEMONYM_IN = re.compile(r"\b(?:a|an)\s+([A-Z]\w+)\s+[a-z]")
 
 
+# Words that say only that someone speaks for what the words before them name
+SOMEONE = frozenset("guy guys person people man woman lady dude folks rep reps representative representatives "
+                    "official officials spokesman spokeswoman spokesperson spokespeople".split())
+
+
 def speaker_words(query: Query, explicit_only: bool = False) -> list[str]:
     """For "what did X say": the words of X ([] when the question asks of no one); X is matched by its last.
 
@@ -533,6 +538,9 @@ def speaker_words(query: Query, explicit_only: bool = False) -> list[str]:
         return None
     speaker = next(g for g in subject.groups() if g)
     names_ = [w for w in words(speaker) if w.lower() not in STOPWORDS]
+    # "the treasury guy", "the company's rep": the one who speaks for what the words before name
+    while len(names_) > 1 and names_[-1].lower() in SOMEONE:
+        names_ = names_[:-1]
     if not names_ and speaker.lower() in ("he", "she"):
         # "what else did she say?": the person quoted last in the conversation's answers (not a guess
         # like "they", which may be any group just named)

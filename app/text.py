@@ -183,7 +183,7 @@ def names(text: str) -> list[str]:
 
 
 QUESTION_WORDS = ("what", "which", "when", "where", "who", "why", "how")
-_OPENERS = re.compile(r"^(\W*(?:(?:and|so|but|ok(?:ay)?|well|also|then)\W+)*)([A-Za-z]+)\b", re.I)
+_OPENERS = re.compile(r"^(\W*(?:(?:and|so|but|ok(?:ay)?|well|also|then|yo|hey|hi)\W+)*)([A-Za-z]+)\b", re.I)
 
 
 def _edit_kind(typed: str, word: str) -> int:

@@ -396,3 +396,9 @@ def test_a_demonym_a_yes_no_question_asks_about_is_no_name_the_passage_must_hold
     # whether the thing is Norwegian is what is asked; the passage answering may not say "Norway"
     assert of("Is the vendor a Norwegian company?").names == []
     assert of("Did the Norwegian office hire engineers?").names != []  # there it says which office
+
+
+def test_the_guy_or_rep_of_something_speaks_for_it_and_a_greeting_opens_no_question():
+    assert speaker_words(query_of("what did the project guy say about the budget?")) == ["project"]
+    assert speaker_words(query_of("what did the team's rep say?"))[-1] == "team's"
+    assert question_type("yo what did the team say?") == "say" == query_of("hey what did the team say?").qtype
