@@ -23,7 +23,7 @@ would you your yours yourself yourselves also did does tell say says said
 many much whose within upon yes there's what's who's it's anything something thing things
 article according besides except apart among across along around behind beyond despite toward
 towards via per whether either neither another every else ever still yet onto whereas though although
-hey hi hello please thanks thank ok okay um uh pls plz just really actually basically exactly
+hey hi hello yo please thanks thank ok okay um uh pls plz just really actually basically exactly
 i'm i've i'd i'll you're we're they're where'd how'd who'd what'd wat wut wht whats whos hw u ur r abt bc cuz coz tho even anyway anyways
 """.split())
 # Hurried spellings in the list above that stand for a question word (the others are real words).

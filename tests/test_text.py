@@ -102,3 +102,7 @@ def test_a_lone_digit_no_source_holds_is_read_as_a_word():
     assert digits_as_words("what does it do 4 drivers", lambda d: False) == "what does it do for drivers"
     assert digits_as_words("did it fine 4 firms", lambda d: d == "4") == "did it fine 4 firms"  # the sources have 4
     assert digits_as_words("how many in 2019", lambda d: False) == "how many in 2019"
+
+
+def test_a_greeting_is_no_content_word():
+    assert tokens("yo what did the treasury say") == tokens("what did the treasury say")
