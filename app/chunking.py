@@ -33,12 +33,15 @@ class Sentence:
     text: str
 
 
-def _is_abbreviation(text: str, dot: int) -> bool:
+def _word_before(text: str, dot: int) -> str:
+    """The word (dots included, lower case) whose period is at ``dot``: "a.m" for "... 8 a.m."."""
     word = re.search(r"([A-Za-z.]+)$", text[:dot])
-    if not word:
-        return False
-    token = word.group(1).lower().strip(".")
-    return token in ABBREVIATIONS or (len(token) == 1 and text[dot - 1].isupper())
+    return word.group(1).lower().strip(".") if word else ""
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    token = _word_before(text, dot)
+    return bool(token) and (token in ABBREVIATIONS or (len(token) == 1 and text[dot - 1].isupper()))
 
 
 # Abbreviations that often end a sentence too ("... shortly after 8 a.m."): followed by an opening
@@ -47,9 +50,7 @@ CLOSING_ABBREVIATIONS = {"a.m", "p.m", "etc"}
 
 
 def _closes_sentence(text: str, dot: int, end: int) -> bool:
-    word = re.search(r"([A-Za-z.]+)$", text[:dot])
-    return bool(word) and word.group(1).lower().strip(".") in CLOSING_ABBREVIATIONS \
-        and (text[end:].lstrip()[:1] or "x") in "\"“‘'"
+    return _word_before(text, dot) in CLOSING_ABBREVIATIONS and (text[end:].lstrip()[:1] or "x") in "\"“‘'"
 
 
 def split_sentences(text: str, offset: int = 0, max_len: int = 1200) -> list[Sentence]:
