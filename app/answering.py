@@ -277,7 +277,7 @@ class Answerer:
         # about to refuse: it may be conversation ("hey! which files do you have for me today?" is no
         # question about today)
         refusing = absent == ["today"] or (not absent and not self._answers(best, query))
-        chat = self._conversation(query, best) if refusing else ""
+        chat = self._conversation(query, best, query_vector) if refusing else ""
         if chat:
             return overview.respond(replace(query, intent=chat), hits, chunks, self)
         if absent:
@@ -331,8 +331,8 @@ class Answerer:
         best = ranked[0]
         if not self._answers(best, query):
             return None
-        near = [best] + [c for c in ranked[1:] if c.hit.chunk.doc_id == best.hit.chunk.doc_id
-                         and 0 <= c.start - best.end <= 2]
+        after = _preceding(ranked)
+        near = [best] + [c for c in ranked if after.get(id(c)) is best]
         given = {n.lower() for n in names(query.question)}
         for listing in near:
             if not CUES["list"].search(listing.text):
@@ -383,11 +383,11 @@ class Answerer:
         sims = sims[1:] @ sims[0]
         return phrases[int(np.argmax(sims))] if float(np.max(sims)) >= ACRONYM_MIN else ""
 
-    def _conversation(self, query: Query, best: Candidate) -> str:
+    def _conversation(self, query: Query, best: Candidate, query_vector) -> str:
         """"smalltalk" or "help" for a message the sources don't answer that is conversation, else ""."""
         if query.background:  # "why?", "and who has it now?": a follow-up, however short
             return ""
-        kind, sim = overview.conversation_kind(query.question, self.embedder)
+        kind, sim = overview.conversation_kind(query_vector, self.embedder)
         return kind if sim >= CHAT_MIN and sim > best.semantic else ""
 
     @staticmethod

@@ -272,13 +272,15 @@ CONVERSATION = {
 }
 
 
-def conversation_kind(message: str, embedder) -> tuple[str, float]:
-    """The kind of conversation ("smalltalk" or "help") a message is nearest, and the model's similarity to it."""
+def conversation_kind(message_vector, embedder) -> tuple[str, float]:
+    """The kind of conversation ("smalltalk" or "help") a message (by its vector, which the caller has
+    already) is nearest, and the model's similarity to it."""
     kinds = [k for k, examples in CONVERSATION.items() for _ in examples]
     examples = [e for group in CONVERSATION.values() for e in group]
-    vectors = np.asarray(embedder.embed_cached(examples + [message]), dtype=np.float32)
+    vectors = np.asarray(embedder.embed_cached(examples), dtype=np.float32)  # cached after the first message
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    sims = vectors[:-1] @ vectors[-1]
+    message = np.asarray(message_vector, dtype=np.float32)
+    sims = vectors @ (message / np.linalg.norm(message))
     best = int(np.argmax(sims))
     return kinds[best], float(sims[best])
 
