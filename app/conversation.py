@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from app.text import DEMONYMS, NAMED_KINDS, STOPWORDS, names, words
+from app.text import DEMONYMS, NAMED_KINDS, OPENING, STOPWORDS, names, words
 from app.records import DossierError
 
 ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|he|him|his|she|her|this|that|these|those|"
@@ -50,7 +50,7 @@ WH_START = re.compile(r"^(when|why|where|who|how|what|which)\b", re.I)
 WH_WORD = re.compile(r"^(when|why|where|who|how|what|which)\b(\s+\w+)?\s*\??$", re.I)
 FULL_QUESTION = re.compile(r"^(when|why|where|who|how|what|which|is|are|was|were|did|does|do|can|could|will|would|"
                            r"has|have|had|should)(?:['’](?:s|re)\b|\s+\w+)\s+\w+", re.I)  # "what's its ...", too
-OTHER_ONES = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?(?:who|whom)\s+else\b|\b(?:which|what|any)\s+(?:\w+\s+)?others?\b",
+OTHER_ONES = re.compile(rf"^\W*(?:{OPENING}\W+)?" r"(?:who|whom)\s+else\b|\b(?:which|what|any)\s+(?:\w+\s+)?others?\b",
                         re.I)
 WH_ONLY = re.compile(r"\b(else|other|others|more|too|also)\b", re.I)  # words a follow-up adds to a bare question word
 ORG_WORDS = re.compile(r"\b(Department|Party|Administration|Region|House|List|Post|Project|Exchange|Commission)\b")

@@ -14,8 +14,8 @@ from app.chunking import split_sentences
 from app.conversation import ANAPHORA, MORE, listed_names, new_topic, owners_inside, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
-from app.text import (COUNTRIES, DEMONYMS, FRAMING, NAMED_KINDS, STOPWORDS, TITLED_KINDS, WORD, digits_as_words, fold,
-                      known_word, names, normal, question_word, stem, swapped_function_word, time_frames, tokens,
+from app.text import (COUNTRIES, FRAMING, NAMED_KINDS, OPENING, QUESTION_WORDS, STOPWORDS, TITLED_KINDS,
+                      WORD, digits_as_words, fold, known_word, names, normal, question_word, stem, swapped_function_word, time_frames, tokens,
                       unabbreviated, words)
 
 # "who wrote it", "which reporter ...": a reporter who is merely mentioned ("did they say anything to the
@@ -29,7 +29,7 @@ SPEECH_TOKENS = tuple(dict.fromkeys(tokens("said says statement wrote")))
 # "What did X say ...", "How did the company respond?", "did she say anything else?", "anything else
 # he said?": the first group that matched is the speaker asked about.
 # "What was X's reply?", "what was the reaction from X to ...": the same asked with a noun.
-SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also|yo|hey|hi)\W+)?(?:(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+"
+SAY_QUESTION = re.compile(rf"^\s*(?:{OPENING}\W+)?" r"(?:(?:what|how)\s+(?:else\s+)?(?:did|does|do|has|have)\s+"
                           r"(?:the\s+)?(.+?)\s+(?:say|said|respond|reply|react|write|state|comment|push\s+back|hit\s+back|"
                           r"answer)\b|"
                           r"what(?:['’]s|\s+(?:was|is|were|are))\s+(?:the\s+)?(.+?)['’]s?\s+(?:reply|response|reaction|"
@@ -47,7 +47,7 @@ SAY_QUESTION = re.compile(r"^\s*(?:(?:and|so|but|ok(?:ay)?|well|also|yo|hey|hi)\
                           r"(?:\s+(?:to|on|about)\b[^?]*)?\W*$)", re.I)
 # "Who spoke for the company?", "who was the person speaking on behalf of X?": X's spokesperson is
 # found where X speaks ("X spokeswoman Y said").
-SPOKE_FOR = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?who(?:'s|s)?\s+(?:(?:is|was|were|are)\s+)?(?:(?:the|a)\s+\w+\s+)?"
+SPOKE_FOR = re.compile(rf"^\W*(?:{OPENING}\W+)?" r"who(?:'s|s)?\s+(?:(?:is|was|were|are)\s+)?(?:(?:the|a)\s+\w+\s+)?"
                        r"(?:speaking|spoke|speaks|talking|talked|talks)\s+(?:(?:for|on\s+behalf\s+of)\s+(?:the\s+)?(.+?)|"
                        r"on\s+(?:the\s+)?(.+?)['’]s?\s+behalf)\W*$", re.I)  # "who spoke on the firm's behalf?" too
 # A person quoted in an earlier answer: "... spokeswoman June Jin said", "..., Jin wrote."
@@ -108,7 +108,7 @@ GRAINS = {
 # "Which bakery handed out ...?", "on which exchange ...?": one thing, picked out by its name (not "a
 # local bakery"). Not a kind of thing ("which type of ...") or a part of one; several ("which
 # improvements") make a list, which any words may give.
-WHICH_ONE = re.compile(r"^\W*(?:(?:and|so|ok)\W+)?(?:(?:on|in|at|from|to|for|by|with|under|of)\s+)?which\s+"
+WHICH_ONE = re.compile(rf"^\W*(?:{OPENING}\W+)?" r"(?:(?:on|in|at|from|to|for|by|with|under|of)\s+)?which\s+"
                        r"(?!(?:kind|kinds|type|types|sort|sorts|way|ways|one|ones|form|version|part|parts|aspect|"
                        r"reason|reasons|year|month|day|date|time|of)\b)[a-z]", re.I)
 SUMMARY = re.compile(
@@ -156,6 +156,8 @@ LABEL_FRAMING = frozenset(tokens("use used uses using call called calls give gav
                                  "words label phrase officially formally publicly"))
 # "Is Germany one of the countries in the pact?", "was X among those sanctioned?": whether something
 # belongs to a group the sources may list in full
+# A demonym describing what a yes/no question asks about ("a Chinese organization", "an American company")
+_DEMONYM_IN = re.compile(r"\b(?:a|an)\s+([A-Z]\w+)\s+[a-z]")
 MEMBERSHIP = re.compile(r"\b(one of|among|part of|included in|on the list|a member of|members of|in the group)\b", re.I)
 NAME_MODIFIER = re.compile(r"\b(official|full|exact|proper|formal|real|actual|complete|correct)\s+(?:name|title)\b", re.I)
 NUMBER = re.compile(r"\b\d[\d,.]*\b")
@@ -232,7 +234,7 @@ class Query:
 
 def question_type(question: str) -> str:
     """A coarse type that says what kind of sentence answers the question."""
-    q = re.sub(r"^(and|so|but|ok(ay)?|well|also|yo|hey|hi)\W+", "", question.lower().strip())
+    q = re.sub(rf"^{OPENING}\W+", "", question.lower().strip())
     if AUTHOR_QUESTION.search(q):
         return "author"
     if SAY_QUESTION.match(q):
@@ -295,8 +297,8 @@ def _brief_question(question: str) -> bool:
     """Whether a question asks for brevity of an answer about something ("what was the summit meant to
     do, in a nutshell?"), not for a summary of the documents ("what's the article about, in short?")."""
     rest = BREVITY.sub(" ", question)
-    asks = re.match(r"\W*(?:(?:and|so|ok|but)\W+)?(?:what|which|when|where|who|whom|whose|why|how|is|are|was|were|do|"
-                    r"does|did|can|could|will|has|have)\b", rest, re.I)
+    asks = re.match(rf"\W*(?:{OPENING}\W+)?(?:{'|'.join(QUESTION_WORDS)}|whom|whose|is|are|was|were|do|does|did|can|"
+                    r"could|will|has|have)\b", rest, re.I)
     return rest != question and not SUMMARY.search(rest) and bool(asks) and bool(set(tokens(rest)) - _DOC_WORDS)
 
 
@@ -483,8 +485,9 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         query.premises = missing_premises(given, lexical, dictionary)
         # "Is the group a Chinese organization?", "is it an American company?": whether the thing is of
         # that country is what is asked, not a name its passage must hold
-        described = [m.group(1) for m in _DEMONYM_IN.finditer(question)] if query.qtype == "yesno" else []
-        described = set(fold(" ".join(d for d in described if d in DEMONYMS or fold(d).split() != [d])).split())
+        # (a word the aliases fold is a demonym: "Chinese" reads "China Chinese", "American" reads "US")
+        adjectives = [m.group(1) for m in _DEMONYM_IN.finditer(question)] if query.qtype == "yesno" else []
+        described = {w for a in adjectives if fold(a).split() != [a] for w in fold(a).split()}
         predicate = {n for n in given if described and set(n.split()) <= described}
         query.names = [name_tokens(n, lexical) for n in given
                        if n not in query.premises and not n.startswith("“") and not NUMBER.fullmatch(n)
@@ -516,10 +519,6 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         vague = token in GENERIC_COUNTED or (token in query.missing and not known_word(word, dictionary))
         query.focus = token if token in terms and token not in FRAMING and not vague else ""
     return query
-
-
-# A demonym describing what the question asks about ("a Chinese organization", "an American company")
-_DEMONYM_IN = re.compile(r"\b(?:a|an)\s+([A-Z]\w+)\s+[a-z]")
 
 
 # Words that say only that someone speaks for what the words before them name

@@ -183,7 +183,9 @@ def names(text: str) -> list[str]:
 
 
 QUESTION_WORDS = ("what", "which", "when", "where", "who", "why", "how")
-_OPENERS = re.compile(r"^(\W*(?:(?:and|so|but|ok(?:ay)?|well|also|then|yo|hey|hi)\W+)*)([A-Za-z]+)\b", re.I)
+# Words a question may open with before it starts asking ("and", "so", "ok", a greeting)
+OPENING = r"(?:and|so|but|ok(?:ay)?|well|also|then|yo|hey|hi)"
+_OPENERS = re.compile(rf"^(\W*(?:{OPENING}\W+)*)([A-Za-z]+)\b", re.I)
 
 
 def _edit_kind(typed: str, word: str) -> int:
