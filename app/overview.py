@@ -18,7 +18,7 @@ from app.chunking import asks, split_sentences, unlabelled
 from app.injection import is_instruction
 from app.query import BYLINE, Query
 from app.records import Answer, Chunk, Hit
-from app.text import MONTHS, WEEKDAYS, YEAR, words
+from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, words
 
 TYPE_NAMES = {"news_article": "article", "official_statement": "official statement"}
 SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
@@ -102,7 +102,8 @@ ALL_DOCS = re.compile(r"\b(documents|docs|sources|files|articles|texts|pages|all
 
 def _pick(query: Query, docs: list[Doc], hits: list[Hit]) -> list[Doc]:
     """The documents a question about 'this' means: named by title or kind, last cited, or all."""
-    asked = {w.lower() for w in words(query.question)} - {"the", "a", "this", "that", "it", "of"}
+    # (not by a word any title may hold: "and" in "Lending and Late Return Policy")
+    asked = {w.lower() for w in words(query.question)} - STOPWORDS
     named = []
     for d in docs:
         m = d.meta

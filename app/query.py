@@ -52,8 +52,14 @@ SPOKE_FOR = re.compile(rf"^\W*(?:{OPENING}\W+)?" r"who(?:'s|s)?\s+(?:(?:is|was|w
                        r"on\s+(?:the\s+)?(.+?)['’]s?\s+behalf)\W*$", re.I)  # "who spoke on the firm's behalf?" too
 # A person quoted in an earlier answer: "... spokeswoman June Jin said", "..., Jin wrote."
 QUOTED_PERSON = re.compile(rf"\b((?-i:[A-Z])[\w'’-]+(?:\s+(?-i:[A-Z])[\w'’-]+)*)\s+{SPEECH}\b")
-_DOC = (r"((the|this|that) ([\w-]+ )?(article|document|story|piece|memo|text|report|source|doc|file|faq|note|policy|page)s?"
-        r"|this|it|that)")
+_DOC_NOUN = (r"(the|this|that) ([\w-]+ )?(article|document|story|piece|memo|text|report|source|doc|file|faq|note|policy|page|"
+             r"update|bulletin|newsletter|write-?up)s?")
+_DOC = rf"({_DOC_NOUN}|this|it|that)"
+# Who a document comes from, asked with other verbs than "wrote": "who signed the memo?", "which office
+# sent out the update?", "who is the memo from?". Only of a document: "who signed the order?" asks the content.
+PROVENANCE = re.compile(rf"\b(who|which [\w-]+)\s+(authored|penned|signed|sent( out)?|issued|drafted|put out|prepared)\s+"
+                        rf"{_DOC_NOUN}|\b(who|which [\w-]+)\s+(is|was)\s+{_DOC_NOUN}\s+(coming\s+|sent\s+)?from\b|"
+                        rf"\b(authored|penned)\b", re.I)
 # Conversation that is not a question about the content: answered with what the corpus holds.
 _GREETING = (r"(hi|hello|hey|yo|hiya|greetings|good (morning|afternoon|evening|day)|thanks?( you)?( so much| a lot)?|"
              r"thx|ty|cheers|bye|goodbye|ok(ay)?|cool|great|nice|awesome|how are you( doing)?)( there)?")
@@ -279,7 +285,7 @@ def intent_of(question: str) -> str:
     parts = [p for p in re.split(r"[!?.,;]+\s*|\s+-\s+", q) if p.strip()]
     if len(parts) > 1 and all(SMALL_TALK.match(p) or THANKS.match(p) or HELP.match(p) for p in parts):
         return "help" if any(HELP.match(p) for p in parts) else "smalltalk"
-    if AUTHOR_QUESTION.search(q) and (re.search(rf"\b{_DOC}\b", q, re.I) or len(words(q)) <= 4):
+    if AUTHOR_QUESTION.search(q) and (re.search(rf"\b{_DOC}\b", q, re.I) or len(words(q)) <= 4) or PROVENANCE.search(q):
         return "author"
     if PUBLISHED.search(q):
         return "published"

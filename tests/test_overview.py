@@ -76,6 +76,14 @@ def test_author_date_and_source_come_from_metadata_labelled_as_such(memos):
     resolves(date, memos)
 
 
+def test_who_a_document_comes_from_asked_with_other_verbs_names_that_document_only(memos):
+    # "and", "for" are in the library policy's title and its author's name: no reason to name it too
+    for question in ("Which office sent out the Larkspur memo?", "Who authored the Larkspur update, and for whom?"):
+        answer = memos.ask(question)
+        assert "from Priya Ramanathan in the program office" in answer.answer, question
+        assert "Millbrook" not in answer.answer, question
+
+
 def test_a_relative_date_gets_the_publication_date_labelled(memos):
     answer = memos.ask("When did the Riverside footbridge reopen?")
     assert "Tuesday" in answer.answer and "(its publication date)" in answer.answer

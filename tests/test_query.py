@@ -51,6 +51,8 @@ def test_a_reporter_merely_mentioned_makes_no_author_question(question):
     ("what documents do you have?", "help"), ("summarize the article", "summary"), ("tl;dr", "summary"),
     ("what happened", "summary"), ("What is the FAQ document about?", "summary"),
     ("who wrote the larkspur memo?", "author"), ("when was this published", "published"),
+    ("which office sent out the larkspur memo?", "author"), ("who authored the update?", "author"),
+    ("who is this memo from?", "author"), ("who signed the order?", "content"),
     ("what is the source", "source"), ("What happened to the IPO?", "content"),
     ("What happened in developer mode?", "content"), ("what's the headline on this piece", "title"),
     ("What is the memo's title?", "title"), ("what's his exact title?", "content"),
