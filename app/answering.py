@@ -509,7 +509,7 @@ class Answerer:
             context = contexts[chunk.chunk_id]
             cand.context = share(context)
             if query.focus in terms:
-                cand.focused = float(context[terms.index(query.focus)])
+                cand.focused = max(float(context[terms.index(t)]) for t in (query.focus, query.focus_with) if t in terms)
             dense = cand.hit.dense_score if cand.hit.dense_score is not None else cand.semantic
             has_cue = 0.5 if cue is None else float(bool(cue.search(cand.text)))
             if query.money:  # "how much did it cost", "what was its revenue": an amount of money

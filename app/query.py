@@ -216,6 +216,9 @@ class Query:
     premises: list[str] = field(default_factory=list)  # names, numbers, quotes taken as given that no source holds
     names: list[list[str]] = field(default_factory=list)  # each name's distinctive tokens: an answer's passage holds them
     focus: str = ""  # the token of the thing asked for ("revenue" in "what was its revenue"), if the form shows it
+    # the word that says which one ("price" in "the price tag", "coast" in "which stretch of coast"): the thing
+    # is met when the passage holds either, as a compound's head may be a frame the source never uses
+    focus_with: str = ""
     terms: dict[str, float] = field(default_factory=dict)  # corrected content tokens -> weight
     surface: dict[str, str] = field(default_factory=dict)  # token -> the word the user typed
     missing: list[str] = field(default_factory=list)  # tokens no source uses
@@ -524,7 +527,23 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         # non-word, a typo the speller could not place ("unts")
         vague = token in GENERIC_COUNTED or (token in query.missing and not known_word(word, dictionary))
         query.focus = token if token in terms and token not in FRAMING and not vague else ""
+        if query.focus:
+            query.focus_with = _compound_word(question, word, terms, {t for n in query.names for t in n}, lexical.proper)
     return query
+
+
+def _compound_word(question: str, word: str, terms: dict, named: set, proper: frozenset) -> str:
+    """The term joined to the focus word in a compound: the word before it ("price tag") or the noun its
+    "of" gives ("stretch of coast"); "" when neither is a term of the question."""
+    before = re.search(rf"\b([\w-]+)\s+{re.escape(word)}\b", question, re.I)
+    after = re.search(rf"\b{re.escape(word)}\s+of\s+(?:the\s+|a\s+|an\s+|its\s+|their\s+)?([\w-]+)", question, re.I)
+    for m in (before, after):
+        token = normal(m.group(1)) if m else ""
+        # not a name ("SenseTime founded", "the CEO of sensetime"): whose thing it is, not which thing
+        if token in terms and not m.group(1)[:1].isupper() and token not in named \
+                and not (m is after and m.group(1).lower() in proper):
+            return token
+    return ""
 
 
 # Words that say only that someone speaks for what the words before them name

@@ -484,6 +484,14 @@ def test_an_unrelated_question_later_in_a_conversation_is_refused_as_when_asked_
     assert real.ask("whats the weather in beijing", history).abstained
 
 
+def test_the_thing_asked_for_is_met_by_the_word_that_says_which_one(memos, real):
+    # "price tag": the source says what the repair cost, never "tag"
+    answer = memos.ask("What was the price tag for fixing the footbridge?")
+    assert not answer.abstained and "1.8 million" in answer.answer
+    # but a name beside the thing asked for says whose it is, not which: no founding is told
+    assert real.ask("When was SenseTime founded?").abstained
+
+
 def test_among_nearly_tied_sentences_one_holding_the_thing_asked_for_is_judged(real):
     # the best-scoring sentence's passage lacks "provider"; a close second names the data provider
     answer = real.ask("What data provider does the reporter rely on for the names of SenseTime's early backers?")
