@@ -62,7 +62,11 @@ PROVENANCE = re.compile(rf"\b(who|which [\w-]+)\s+(authored|penned|signed|sent( 
                         rf"\b(authored|penned)\b", re.I)
 # Conversation that is not a question about the content: answered with what the corpus holds.
 _GREETING = (r"(hi|hello|hey|yo|hiya|greetings|good (morning|afternoon|evening|day)|thanks?( you)?( so much| a lot)?|"
-             r"thx|ty|cheers|bye|goodbye|ok(ay)?|cool|great|nice|awesome|how are you( doing)?)( there)?")
+             r"thx|ty|cheers|bye|goodbye|ok(ay)?|cool|great|nice|awesome|how are you( doing)?|"
+             r"(what'?s|whats|wh?at is) (up|good|new|happening)|sup|how'?s it going|how are things|"
+             # farewells: "that'll do, have a good one", "that's all for now, take care"
+             r"have a (good|nice|great|lovely) (one|day|night|evening|weekend)|take care|see (you|ya)( later| soon)?|"
+             r"that'?ll do|that'?s (all|it)( for (now|today))?|all good|i'?m (done|good|all set))( there)?")
 SMALL_TALK = re.compile(rf"^\W*{_GREETING}(\W+{_GREETING})*\W*$", re.I)  # "ok cheers, bye" too
 # Thanks that go on ("thank you, that was really helpful") is still small talk, unless it asks something.
 THANKS = re.compile(r"^\W*(thanks|thank you|thx|ty|cheers|much appreciated|appreciate it)\b(?![^?]*\?)"
@@ -123,7 +127,9 @@ SUMMARY = re.compile(
     rf"what('s| is| was) {_DOC} (all )?about|what does {_DOC} (say|cover|talk about)|"
     rf"(what|which) (product|topic|subject|company|project|thing|event|issue) (is|was) {_DOC} (all )?about|"
     rf"(main |central )?(topic|subject|theme) of {_DOC}|"
-    rf"(give|tell) me (the|a) (short|quick|brief) version)\b"
+    rf"(give|tell) me (the|a) (short|quick|brief) version|"
+    # "explain this story so my grandma gets it", "a paragraph on what this piece covers"
+    rf"(explain|describe|break down|sum up) {_DOC_NOUN}|what {_DOC_NOUN} (covers|says|is about|talks about))\b"
     r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$"
     rf"|^\W*(what|wat|wut)('s|s| is) {_DOC}\W*$", re.I)  # "whats this doc": the document itself
 # "what does the article say about Hikvision?", "what about Huawei, what does the memo say about it?":
