@@ -127,7 +127,7 @@ SUMMARY = re.compile(
     rf"what('s| is| was) {_DOC} (all )?about|what does {_DOC} (say|cover|talk about)|"
     rf"(what|which) (product|topic|subject|company|project|thing|event|issue) (is|was) {_DOC} (all )?about|"
     rf"(main |central )?(topic|subject|theme) of {_DOC}|"
-    rf"(give|tell) me (the|a) (short|quick|brief) version|"
+    rf"(give|tell) me (the|a) (short|quick|brief|simple|[\w]+-(line|sentence|minute)) version|"
     # "explain this story so my grandma gets it", "a paragraph on what this piece covers"
     rf"(explain|describe|break down|sum up) {_DOC_NOUN}|what {_DOC_NOUN} (covers|says|is about|talks about))\b"
     r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$"

@@ -39,6 +39,7 @@ justification rationale motive motivation explanation grounds basis source date 
 word term point objective goal aim title organization organisation group body agency
 implication condition obligation distinction variable device product
 side line stance view aspect feature factor thing behalf period window deadline timeframe duration timeline
+part magnitude scope extent size version pair couple
 """.split())
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"

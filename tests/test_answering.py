@@ -492,6 +492,12 @@ def test_the_thing_asked_for_is_met_by_the_word_that_says_which_one(memos, real)
     assert real.ask("When was SenseTime founded?").abstained
 
 
+def test_a_noun_that_only_frames_the_question_need_not_be_in_the_passage(real):
+    # "which part of the government": no source says "part"; the White House is the part
+    answer = real.ask("Which part of the US government announced the export code as the summit ended?")
+    assert not answer.abstained and "White House" in answer.answer
+
+
 def test_among_nearly_tied_sentences_one_holding_the_thing_asked_for_is_judged(real):
     # the best-scoring sentence's passage lacks "provider"; a close second names the data provider
     answer = real.ask("What data provider does the reporter rely on for the names of SenseTime's early backers?")

@@ -56,6 +56,7 @@ def test_a_reporter_merely_mentioned_makes_no_author_question(question):
     ("yo whats good", "smalltalk"), ("that'll do, have a good one", "smalltalk"), ("whats up with the ban", "content"),
     ("explain this story so my grandma would get it", "summary"), ("explain the ban", "content"),
     ("a short paragraph about what this piece covers, please", "summary"),
+    ("give me the two-line version of the lending rules", "summary"),
     ("what is the source", "source"), ("What happened to the IPO?", "content"),
     ("What happened in developer mode?", "content"), ("what's the headline on this piece", "title"),
     ("What is the memo's title?", "title"), ("what's his exact title?", "content"),
