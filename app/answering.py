@@ -471,6 +471,14 @@ class Answerer:
         # for people, later sentences use the surname alone, so no bonus there.
         definition = re.match(r"^\s*what (is|are|was|were)\b", query.standalone, re.I)
         phrases = [p.lower() for p in names(query.question) if " " in p] if definition else []
+        # "Who are the Uyghurs?", "what is Pitchbook?": a one-word name is defined where the source
+        # says what it is, in apposition ("ethnic Uyghurs,” a persecuted Muslim minority") or with "is a"
+        asked = query.standalone.split(" (")[0]
+        defined = re.match(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:the\s+)?([\w’'-]+)\W*$", asked.split(",")[0], re.I) \
+            or re.search(r"\b(?:what|who)\s+(?:the\s+)?([\w’'-]+)\s+(?:is|are|was|were)\W*(?:$|,|\b(?:like|exactly)\b)", asked, re.I)
+        thing = defined.group(1) if defined and defined.group(1).lower() not in STOPWORDS else ""
+        apposition = re.compile(rf"\b{re.escape(thing)}[”\"’]?,[”\"’]?\s+(?:a|an)\s|\b{re.escape(thing)}"
+                                r"\s+(?:is|are|was|were)\s+(?:a|an)\s", re.I) if thing else None
         # Dates and numbers the question itself gives are no answer; the conversation's (appended in
         # brackets) are: "and when?" after an answer that said 2019 is answered by that sentence.
         own = query.standalone[:query.standalone.find(" (")] if query.background else query.standalone
@@ -541,7 +549,7 @@ class Answerer:
                 has_cue, w_cue = 1.0, W_SPEAKER
             cand.score = (W_SEMANTIC * cand.semantic + W_DENSE * dense + W_COVERAGE * cand.coverage
                           + W_CONTEXT * cand.context + w_cue * has_cue)
-            if phrases and any(p in cand.text.lower() for p in phrases):
+            if phrases and any(p in cand.text.lower() for p in phrases) or apposition and apposition.search(cand.text):
                 cand.score += W_PHRASE
             # A sentence already given is demoted, unless it names what this question names: after
             # "Why was X banned?", "What about Y?" may rightly get the sentence that named Y too.

@@ -498,6 +498,13 @@ def test_a_noun_that_only_frames_the_question_need_not_be_in_the_passage(real):
     assert not answer.abstained and "White House" in answer.answer
 
 
+@pytest.mark.parametrize("question", ["Who are the Uyghurs?", "did they say who the uyghurs are, like what group"])
+def test_who_a_group_is_comes_from_the_sentence_that_says_what_it_is(real, question):
+    # the group is named in many sentences; one says what it is, in apposition after a quote
+    answer = real.ask(question)
+    assert not answer.abstained and "Muslim minority" in answer.answer
+
+
 def test_among_nearly_tied_sentences_one_holding_the_thing_asked_for_is_judged(real):
     # the best-scoring sentence's passage lacks "provider"; a close second names the data provider
     answer = real.ask("What data provider does the reporter rely on for the names of SenseTime's early backers?")
