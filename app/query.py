@@ -568,6 +568,11 @@ def speaker_words(query: Query, explicit_only: bool = False) -> list[str]:
         return None
     speaker = next(g for g in subject.groups() if g)
     names_ = [w for w in words(speaker) if w.lower() not in STOPWORDS]
+    # as written, when folding only added words ("White House" reads "White House administration"): the
+    # source writes who speaks as it names them, "the White House said"
+    written = [w for w in WORD.findall(speaker) if w.lower() not in STOPWORDS]
+    if written and set(written) <= set(names_):
+        names_ = written
     # "the treasury guy", "the company's rep": the one who speaks for what the words before name
     while len(names_) > 1 and names_[-1].lower() in SOMEONE:
         names_ = names_[:-1]

@@ -76,6 +76,8 @@ ALIASES = [
     # A capital standing for its country's government, as news writes ("Washington", "Beijing").
     (re.compile(r"\bWashington\b(?!(,? D\.?C\.?| Post| state| State)\b)"), " US "),
     (re.compile(r"\bD\.C\.|\bDC\b"), " US "),  # the capital by its district: "a DC advocacy group"
+    # The seat of a government standing for it: "the previous White House" was the previous administration
+    (re.compile(r"\bWhite House\b"), " White House administration "),
     (re.compile(r"\bBeijing\b"), " China "),
     (re.compile(r"\bLondon\b"), " UK "),
     (re.compile(r"\bMoscow\b|\bKremlin\b"), " Russia "),

@@ -505,6 +505,15 @@ def test_who_a_group_is_comes_from_the_sentence_that_says_what_it_is(real, quest
     assert not answer.abstained and "Muslim minority" in answer.answer
 
 
+def test_the_white_house_names_an_administration_yet_speaks_as_written(real):
+    # "the previous White House" is the Trump administration, which the passage names
+    answer = real.ask("When did the previous White House first start sounding the alarm on SenseTime?")
+    assert not answer.abstained and "2019" in answer.answer
+    # and "what did the White House say" still finds "the White House said"
+    said = real.ask("What did the White House say?")
+    assert not said.abstained and "code of conduct" in said.answer
+
+
 def test_among_nearly_tied_sentences_one_holding_the_thing_asked_for_is_judged(real):
     # the best-scoring sentence's passage lacks "provider"; a close second names the data provider
     answer = real.ask("What data provider does the reporter rely on for the names of SenseTime's early backers?")

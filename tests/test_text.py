@@ -32,6 +32,8 @@ def test_aliases_fold_spellings_and_demonyms():
     assert tokens("America") == tokens("the United States")
     assert "europ" in tokens("the European Parliament") and "asia" in tokens("Asian markets")  # continents too
     assert tokens("a DC advocacy group") == tokens("a US advocacy group")  # the capital by its district
+    # the seat of a government for its administration, as written too
+    assert {"whit", "hous", "administr"} <= set(tokens("the previous White House"))
     assert tokens("spent by Q1") == tokens("spent by first quarter") and tokens("FY") == tokens("fiscal year")
 
 
