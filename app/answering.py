@@ -72,6 +72,7 @@ W_NEXT = 0.10
 SAID_SHARE = 0.6  # share of a sentence's words found in earlier answers for it to count as given
 NUMBER_OR_DATE = re.compile(r"\d|^today$")
 PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
+QUALIFIER_START = re.compile(r"^(However|But|Still|Yet|Even so|Nonetheless|Nevertheless|That said|Except)\b")
 CUES = {
     # A date or a duration: a month named as a date ("in June", "the first week of December", "June 3"),
     # not as a name ("June Jin").
@@ -626,6 +627,15 @@ class Answerer:
             if prev and prev not in out and used + len(prev.text.split()) <= budget:
                 out.append(prev)
                 used += len(prev.text.split())
+        # A sentence the next one qualifies ("No late fines are charged. However, an item more than 30 days
+        # overdue is considered lost ...") is not quoted without its qualification.
+        after = {id(prev): cand for cand in ranked if (prev := before.get(id(cand))) is not None}
+        for cand in list(out):
+            nxt = after.get(id(cand))
+            if nxt is not None and QUALIFIER_START.match(nxt.text) and nxt not in out \
+                    and used + len(nxt.text.split()) <= budget:
+                out.append(nxt)
+                used += len(nxt.text.split())
         return sorted(out, key=lambda c: (c.hit.chunk.doc_id, c.start))
 
     @staticmethod

@@ -514,6 +514,14 @@ def test_the_white_house_names_an_administration_yet_speaks_as_written(real):
     assert not said.abstained and "code of conduct" in said.answer
 
 
+def test_a_sentence_is_quoted_with_the_next_one_that_qualifies_it(memos):
+    # "no late fines" alone would mislead: the next sentence, "However, ...", says what happens instead
+    answer = memos.ask("What happens if I hang on to a library book way too long?")
+    quoted = [c.sentence for c in answer.citations]
+    at = next(i for i, q in enumerate(quoted) if q.startswith("The library no longer charges late fines"))
+    assert quoted[at + 1].startswith("However, an item that is more than 30 days overdue is considered lost")
+
+
 def test_among_nearly_tied_sentences_one_holding_the_thing_asked_for_is_judged(real):
     # the best-scoring sentence's passage lacks "provider"; a close second names the data provider
     answer = real.ask("What data provider does the reporter rely on for the names of SenseTime's early backers?")
