@@ -173,6 +173,8 @@ _DEMONYM_IN = re.compile(r"\b(?:a|an)\s+([A-Z]\w+)\s+[a-z]")
 MEMBERSHIP = re.compile(r"\b(one of|among|part of|included in|on the list|a member of|members of|in the group)\b", re.I)
 NAME_MODIFIER = re.compile(r"\b(official|full|exact|proper|formal|real|actual|complete|correct)\s+(?:name|title)\b", re.I)
 NUMBER = re.compile(r"\b\d[\d,.]*\b")
+# The asker speaking of themselves within the few words before a number ("my kid is", "I found it about")
+OWN_CASE = re.compile(r"\b(my|i|i'm|im|i’m|i'd|i’d|i've|me|we|our|mine|hes|he's|she's|shes)\b(?:\W+\w+){0,5}\W*$", re.I)
 BACKGROUND_WEIGHT = 0.35  # weight of a term the conversation supplied, relative to the question's own
 AUX = r"(?:is|was|are|were|did|does|do|has|have|had|can|could|will|would|should|kind|sort|type)"
 # The thing asked for: "what stake ...", "which department ...", "SenseTime's revenue"
@@ -345,7 +347,8 @@ def premises(question: str) -> list[str]:
     found += [w.capitalize() for w in words(question) if w.islower() and w.capitalize() in COUNTRIES]
     # a brand written with an inner capital is a name wherever it stands ("iPhone", "eBay")
     found += [w for w in words(question) if re.fullmatch(r"[a-z]+[A-Z][\w’'-]*", w)]
-    found += NUMBER.findall(question)
+    # a number of the asker's own case ("my 9-year-old", "I'm 45 days late") is no claim about the sources
+    found += [m.group(0) for m in NUMBER.finditer(question) if not OWN_CASE.search(question[max(0, m.start() - 40):m.start()])]
     found += [f"“{q}”" for q in QUOTED.findall(question)]
     # "today" is a date too: sources written before it can't say what holds on it, unless they speak of it
     found += [m.group(0).lower() for m in re.finditer(r"\btoday\b", question, re.I)][:1]

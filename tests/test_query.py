@@ -87,6 +87,17 @@ def test_premises_are_names_numbers_and_quotes():
     assert premises('Who said "a police state"?') == ["“a police state”"]
 
 
+@pytest.mark.parametrize("question", ["my kid is 9, how many things can she check out",
+                                      "how many things can my 9-year-old take home?",
+                                      "I found a book about 45 days late. Do I still have to pay?"])
+def test_a_number_of_the_askers_own_case_is_no_premise(question):
+    assert not [p for p in premises(question) if p[0].isdigit()]
+
+
+def test_a_number_the_question_claims_of_the_world_stays_a_premise():
+    assert "500" in premises("Did SenseTime raise 500 million in 2021?")
+
+
 def test_only_premises_no_source_holds_are_missing_and_ordinary_words_never_are():
     query = query_of("Who leads Project Larkspur and how many engineers did they recruit?")
     assert query.premises == [] and query.intent == "content"
