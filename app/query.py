@@ -61,7 +61,7 @@ PROVENANCE = re.compile(rf"\b(who|which [\w-]+)\s+(authored|penned|signed|sent( 
                         rf"{_DOC_NOUN}|\b(who|which [\w-]+)\s+(is|was)\s+{_DOC_NOUN}\s+(coming\s+|sent\s+)?from\b|"
                         rf"\b(authored|penned)\b", re.I)
 # Conversation that is not a question about the content: answered with what the corpus holds.
-_GREETING = (r"(hi|hello|hey|yo|hiya|greetings|good (morning|afternoon|evening|day)|thanks?( you)?( so much| a lot)?|"
+_GREETING = (r"(hi|hello|hey|yo|hiya|greetings|(good )?(morning|afternoon|evening)|good day|thanks?( you)?( so much| a lot)?|"
              r"thx|ty|cheers|bye|goodbye|ok(ay)?|cool|great|nice|awesome|how are you( doing)?|"
              r"(what'?s|whats|wh?at is) (up|good|new|happening)|sup|how'?s it going|how are things|"
              # farewells: "that'll do, have a good one", "that's all for now, take care"
@@ -74,6 +74,7 @@ THANKS = re.compile(r"^\W*(thanks|thank you|thx|ty|cheers|much appreciated|appre
                     r"(?!(?:.*(?:[,.;:!-]|\band|\bbut|\bso))?\s*(who|what|when|where|why|how|which|whose)\b)", re.I)
 HELP = re.compile(
     r"^\W*(help|\?|what can you do|what do you do|how (do|does) (this( thing| tool| app)?|it|you) work|"
+    r"what('s| is) (this|the) (tool|app|thing|bot|assistant|site|service) (for|about)|"
     r"what (can|should) i ask( you)?|who are you|what are you|(what|how) can you help( me)?( with)?|"
     r"are you (a |an )?(real )?(bot|robot|person|human|ai|machine|chatbot|computer)( or (a |an )?(real )?"
     r"(bot|robot|person|human|ai|machine|chatbot|computer))?|am i (talking|chatting) (to|with) (a |an )?\w+|"
@@ -293,7 +294,7 @@ def intent_of(question: str) -> str:
         return "help"
     # Several bits of small talk and help in one message ("good morning! can you help me?", "ok
     # cheers, bye"): each part is one or the other.
-    parts = [p for p in re.split(r"[!?.,;]+\s*|\s+-\s+", q) if p.strip()]
+    parts = [p for p in re.split(r"[!?.,;]+\s*|\s+-\s+|\s+[:;]-?[()DPp]\s*", q) if p.strip()]
     if len(parts) > 1 and all(SMALL_TALK.match(p) or THANKS.match(p) or HELP.match(p) for p in parts):
         return "help" if any(HELP.match(p) for p in parts) else "smalltalk"
     if AUTHOR_QUESTION.search(q) and (re.search(rf"\b{_DOC}\b", q, re.I) or len(words(q)) <= 4) or PROVENANCE.search(q):

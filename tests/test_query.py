@@ -57,6 +57,7 @@ def test_a_reporter_merely_mentioned_makes_no_author_question(question):
     ("explain this story so my grandma would get it", "summary"), ("explain the ban", "content"),
     ("a short paragraph about what this piece covers, please", "summary"),
     ("give me the two-line version of the lending rules", "summary"),
+    ("morning :) what is this tool for?", "help"), ("what's this app for", "help"), ("morning", "smalltalk"),
     ("what is the source", "source"), ("What happened to the IPO?", "content"),
     ("What happened in developer mode?", "content"), ("what's the headline on this piece", "title"),
     ("What is the memo's title?", "title"), ("what's his exact title?", "content"),
