@@ -130,7 +130,8 @@ SUMMARY = re.compile(
     rf"(main |central )?(topic|subject|theme) of {_DOC}|"
     rf"(give|tell) me (the|a) (short|quick|brief|simple|[\w]+-(line|sentence|minute)) version|"
     # "explain this story so my grandma gets it", "a paragraph on what this piece covers"
-    rf"(explain|describe|break down|sum up) {_DOC_NOUN}|what {_DOC_NOUN} (covers|says|is about|talks about))\b"
+    rf"(explain|describe|break down|sum up) {_DOC_NOUN}|what {_DOC_NOUN} (covers|says|reports|is about|talks about)|"
+    rf"(bullet points?|in bullets|(main|key) facts)(?!\s+(about|on|of|regarding|for)\s+(?!{_DOC}\b)))\b"
     r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$"
     rf"|^\W*(what|wat|wut)('s|s| is) {_DOC}\W*$", re.I)  # "whats this doc": the document itself
 # "what does the article say about Hikvision?", "what about Huawei, what does the memo say about it?":
@@ -152,7 +153,7 @@ BREVITY = re.compile(r"\b(in a nutshell|in short|in brief|briefly)\b", re.I)
 _DOC_WORDS = frozenset(tokens("article document story piece memo text report source doc file faq note page news "
                               "main point idea topic subject theme about happened"))
 PUBLISHED = re.compile(
-    rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from)|publication date|"
+    rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from)|publication date|dateline|"
     rf"(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b"
     # "what date did this story run?", "what date does the story carry?": the date and a verb at most
     rf"|^\W*(on )?(what|which) (date|day) (did|does|do|was|is) {_DOC}( \w+){{0,2}}\W*$", re.I)

@@ -58,6 +58,8 @@ def test_a_reporter_merely_mentioned_makes_no_author_question(question):
     ("a short paragraph about what this piece covers, please", "summary"),
     ("give me the two-line version of the lending rules", "summary"),
     ("morning :) what is this tool for?", "help"), ("what's this app for", "help"), ("morning", "smalltalk"),
+    ("what's the dateline on this article?", "published"), ("give me three bullet points", "summary"),
+    ("what are the key facts about the ban?", "content"),
     ("what is the source", "source"), ("What happened to the IPO?", "content"),
     ("What happened in developer mode?", "content"), ("what's the headline on this piece", "title"),
     ("What is the memo's title?", "title"), ("what's his exact title?", "content"),
