@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.chunking import CHUNKING_VERSION
+
 # Bump when the stored chunk layout changes, so an old index is rebuilt instead of misread.
 INDEX_SCHEMA = 3
 
@@ -131,6 +133,7 @@ class Settings(BaseSettings):
         """Hash of everything that shapes stored vectors; a change forces a rebuild."""
         shaping = {
             "schema": INDEX_SCHEMA,
+            "chunking": CHUNKING_VERSION,
             "model": self.embedding_model,
             "backend": self.embedding_backend,
             "precision": self.embedding_precision if self.embedding_backend == "onnx" else "fp32",

@@ -131,6 +131,16 @@ def test_changed_chunking_settings_force_a_rebuild_instead_of_mixing_vectors(sma
     assert other.store.info()["fingerprint"] == other.settings.fingerprint()
 
 
+def test_changed_sentence_rules_force_a_rebuild_of_unchanged_documents(small, monkeypatch):
+    # unchanged documents are not chunked again, so new splitting rules would never reach an old index
+    small.ingest()
+    before = small.settings.fingerprint()
+    monkeypatch.setattr("app.settings.CHUNKING_VERSION", -1)
+    assert small.settings.fingerprint() != before
+    report = small.ingest()
+    assert report.rebuilt and small.store.info()["fingerprint"] == small.settings.fingerprint()
+
+
 def test_a_single_file_ingest_does_not_prune_the_rest(small, tmp_path):
     small.ingest()
     extra = tmp_path / "extra.md"
