@@ -92,7 +92,7 @@ ALIASES = [
     (re.compile(r"\bFY\b"), " fiscal year "),
 ]
 # General-English synonyms a question may use for a word the sources use (one canonical stem each).
-# Kept short on purpose: other paraphrases are related by the embedding model (answering.py).
+# Kept short on purpose: other paraphrases are related by the embedding model (ranking.py).
 SYNONYMS = {"prohibit": "ban", "bar": "ban", "barr": "ban", "forbid": "ban", "blacklist": "ban",
             "firm": "company", "business": "company", "nation": "country", "individual": "people",
             "person": "people", "reply": "respond", "react": "respond", "response": "respond", "statement": "say"}
