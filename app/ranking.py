@@ -366,9 +366,10 @@ class SentenceRanker:
             # A sentence already given is demoted, unless it names what this question names: after
             # "Why was X banned?", "What about Y?" may rightly get the sentence that named Y too.
             # Nor when a question with no words of its own ("and when?") asks for a detail that
-            # sentence holds: it asks about what was just said.
+            # sentence holds: it asks about what was just said. Nor the sentence saying what a name asked
+            # about is ("who are the Uyghurs?" after an answer that quoted it): it is still the answer.
             if _given(cand, query) and not any(set(name) <= cand.stems for name in query.names) \
-                    and not (elliptical and cand.typed):
+                    and not (elliptical and cand.typed) and not (apposition and apposition.search(cand.text)):
                 cand.score *= REPEAT_PENALTY
                 cand.repeated = True
             cand.named = named[chunk.chunk_id]  # decides, but doesn't rank: a name may be a page away

@@ -522,6 +522,14 @@ def test_a_sentence_is_quoted_with_the_next_one_that_qualifies_it(memos):
     assert quoted[at + 1].startswith("However, an item that is more than 30 days overdue is considered lost")
 
 
+def test_who_a_group_is_asked_after_an_answer_that_quoted_it_gets_that_sentence_again(real):
+    # seen in a browser trial: the definition had been quoted by the first answer, and was demoted
+    first = real.ask("why was SenseTime banned?")
+    history = [{"role": "user", "content": "why was SenseTime banned?"}, {"role": "assistant", "content": first.answer}]
+    assert "Muslim minority" in first.answer
+    assert "Muslim minority" in real.ask("who are the uyghurs?", history).answer
+
+
 def test_among_nearly_tied_sentences_one_holding_the_thing_asked_for_is_judged(real):
     # the best-scoring sentence's passage lacks "provider"; a close second names the data provider
     answer = real.ask("What data provider does the reporter rely on for the names of SenseTime's early backers?")
