@@ -286,10 +286,18 @@ def conversation_kind(message_vector, embedder) -> tuple[str, float]:
     return kinds[best], float(sims[best])
 
 
+FAREWELL = re.compile(r"\b(bye|goodbye|see (you|ya)|take care|have a (good|nice|great|lovely) (one|day|night|evening|"
+                      r"weekend)|that'?ll do|that'?s (all|it) for (now|today)|signing off|done for (now|today))\b", re.I)
+
+
 def _greeting(query: Query, docs: list[Doc], hits: list[Hit]) -> Answer:
     """What Dossier is and what it holds; not an abstention, and no citations to check."""
-    opener = "You're welcome. " if re.search(r"\b(thank|thx|ty|cheers|appreciat)", query.question, re.I) else (
-        "Hello! " if query.intent == "smalltalk" else "")
+    thanks = re.search(r"\b(thank|thx|ty|cheers|appreciat)", query.question, re.I)
+    if query.intent == "smalltalk" and FAREWELL.search(query.question):  # "that'll do, have a good one"
+        return Answer(query.question, query.standalone, ("You're welcome. " if thanks else "") + "Goodbye! "
+                      "Ask again any time.", False, [], [], hits=hits,
+                      diagnostics={"intent": query.intent}, composed=True)
+    opener = "You're welcome. " if thanks else ("Hello! " if query.intent == "smalltalk" else "")
     if docs:
         listed = "; ".join(d.label for d in docs[:6]) + (f"; and {len(docs) - 6} more" if len(docs) > 6 else "")
         held = f"I answer questions from {len(docs)} document{'s' * (len(docs) > 1)}: {listed}."

@@ -28,6 +28,12 @@ def test_conversation_no_pattern_catches_is_recognised_by_the_model_not_refused(
     assert "4 documents" in answer.answer and "don't say" not in answer.answer
 
 
+@pytest.mark.parametrize("message", ["that'll do, have a good one", "ok thanks, bye"])
+def test_a_farewell_gets_a_goodbye_not_a_hello(memos, message):
+    answer = memos.ask(message)
+    assert not answer.abstained and "Goodbye!" in answer.answer and "Hello" not in answer.answer
+
+
 def test_a_question_the_sources_fail_is_still_refused_however_short(memos):
     assert memos.ask("what colour is the buoy?").abstained  # not mistaken for conversation
 
