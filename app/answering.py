@@ -14,10 +14,10 @@ from dataclasses import replace
 from app import overview
 from app.chunking import split_sentences, unlabelled
 from app.query import BYLINE, Query, missing_premises, speaker_pattern, speaker_words
-from app.ranking import (CUES, KIND_MIN, NUMBER_OR_DATE, REPEAT_PENALTY, TYPED, Candidate, SentenceRanker, _given,
-                         _preceding, _unit, answer_cue)
+from app.ranking import (CUES, KIND_MIN, NUMBER_OR_DATE, REPEAT_PENALTY, TYPED, Candidate, SentenceRanker,
+                         already_given, answer_cue, preceding_sentences, unit_rows)
 from app.records import Answer, Citation, Hit
-from app.text import names, other_frame, shortened, tokens, words
+from app.text import names, other_frame, shortened, words
 
 # Floors: the only place they are set (the weights of the score they judge are in ranking.py).
 MIN_SEMANTIC = 0.25  # below this (and with under half the terms) no sentence is about the question
@@ -45,13 +45,6 @@ PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b
 QUALIFIER_START = re.compile(r"^(However|But|Still|Yet|Even so|Nonetheless|Nevertheless|That said|Except)\b")
 
 
-
-
-
-
-
-
-
 def _close_second(ranked: list["Candidate"], holds) -> list["Candidate"]:
     """``ranked`` with the sentences that pass ``holds`` first, if the best of them scores NAMED_RATIO of the best."""
     first = next((c for c in ranked if holds(c)), None)
@@ -70,14 +63,6 @@ def _held_written_out(premise: str, written: dict[str, str], lexical) -> bool:
     return rewritten != parts and not missing_premises([" ".join(rewritten)], lexical, frozenset())
 
 
-
-
-
-
-
-
-
-
 class Answerer(SentenceRanker):
     """Composes an Answer from the ranked sentences of retrieved hits, or abstains."""
 
@@ -91,7 +76,7 @@ class Answerer(SentenceRanker):
             return overview.respond(query, hits, chunks, self)
         cands = self.candidates(hits)
         if query.more:  # "what else ...": what was already given is no answer
-            cands = [c for c in cands if not _given(c, query)]
+            cands = [c for c in cands if not already_given(c, query)]
         if not cands:
             return self.abstain(query, hits, cands, None)
         # "What did X say": X's pattern; ``named`` only when the question itself names X (not "they").
@@ -193,7 +178,7 @@ class Answerer(SentenceRanker):
         best = ranked[0]
         if not self._answers(best, query):
             return None
-        after = _preceding(ranked)
+        after = preceding_sentences(ranked)
         near = [best] + [c for c in ranked if after.get(id(c)) is best]
         given = {n.lower() for n in names(query.question)}
         for listing in near:
@@ -203,11 +188,10 @@ class Answerer(SentenceRanker):
             members = [n for n in dict.fromkeys(names(listing.text)) if n.lower() not in given]
             if len(members) < 2:
                 continue
-            sims = _unit(self.embedder.embed_cached(members)) @ _unit(self.embedder.embed_cached(absent)).T
+            sims = unit_rows(self.embedder.embed_cached(members)) @ unit_rows(self.embedder.embed_cached(absent)).T
             if int((sims.max(axis=1) >= KIND_MIN).sum()) >= 2:
                 return listing
         return None
-
 
 
     def _conversation(self, query: Query, best: Candidate, query_vector) -> str:
@@ -231,8 +215,6 @@ class Answerer(SentenceRanker):
             and not (query.qtype == "say" and best.spoken)
         return (not weak and best.score >= MIN_EVIDENCE and best.context >= MIN_COVERAGE
                 and best.typed and best.named and best.focused >= MIN_FOCUS)
-
-
 
     @staticmethod
     def _rerank(hits: list[Hit], ranked: list[Candidate]) -> list[Hit]:
@@ -267,13 +249,9 @@ class Answerer(SentenceRanker):
     def _with_named(self, chosen: list[Candidate], ranked: list[Candidate], query: Query) -> list[Candidate]:
         """For a yes/no question, the sentence naming what it asks about ("Was the Netherlands in the
         group?": the list of members) is the one that decides it: given, if no chosen sentence names it."""
-        def own(cand):  # the names its document's title doesn't give (which every sentence of it is about)
-            title = frozenset(tokens(cand.hit.chunk.meta.get("title", "")))
-            return [n for n in query.names if not set(n) <= title]
-        holds = lambda c: bool(own(c)) and all(set(n) <= c.stems for n in own(c))  # noqa: E731
-        if not query.names or any(holds(c) for c in chosen):
+        if not query.names or any(c.names_own for c in chosen):
             return chosen
-        found = next((c for c in ranked if holds(c) and c.score >= NAMED_FOLLOW_RATIO * ranked[0].score), None)
+        found = next((c for c in ranked if c.names_own and c.score >= NAMED_FOLLOW_RATIO * ranked[0].score), None)
         if found is None or sum(len(c.text.split()) for c in chosen + [found]) > self.settings.max_answer_words * 1.5:
             return chosen
         return sorted(chosen + [found], key=lambda c: (c.hit.chunk.doc_id, c.start))
@@ -281,7 +259,7 @@ class Answerer(SentenceRanker):
     @staticmethod
     def _with_antecedents(chosen, ranked, used, budget):
         """Add the sentence before one that opens with a pronoun, when the budget allows."""
-        before = _preceding(ranked)
+        before = preceding_sentences(ranked)
         out = list(chosen)
         for cand in chosen:
             if not PRONOUN_START.match(cand.text):

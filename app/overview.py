@@ -16,7 +16,7 @@ import numpy as np
 
 from app.chunking import asks, split_sentences, unlabelled
 from app.injection import is_instruction
-from app.query import BYLINE, Query
+from app.query import BYLINE, FAREWELL, Query
 from app.records import Answer, Chunk, Hit
 from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, words
 
@@ -286,18 +286,19 @@ def conversation_kind(message_vector, embedder) -> tuple[str, float]:
     return kinds[best], float(sims[best])
 
 
-FAREWELL = re.compile(r"\b(bye|goodbye|see (you|ya)|take care|have a (good|nice|great|lovely) (one|day|night|evening|"
-                      r"weekend)|that'?ll do|that'?s (all|it) for (now|today)|signing off|done for (now|today))\b", re.I)
-
-
 def _greeting(query: Query, docs: list[Doc], hits: list[Hit]) -> Answer:
     """What Dossier is and what it holds; not an abstention, and no citations to check."""
-    thanks = re.search(r"\b(thank|thx|ty|cheers|appreciat)", query.question, re.I)
+    thanks = "You're welcome. " if re.search(r"\b(thank|thx|ty|cheers|appreciat)", query.question, re.I) else ""
     if query.intent == "smalltalk" and FAREWELL.search(query.question):  # "that'll do, have a good one"
-        return Answer(query.question, query.standalone, ("You're welcome. " if thanks else "") + "Goodbye! "
-                      "Ask again any time.", False, [], [], hits=hits,
-                      diagnostics={"intent": query.intent}, composed=True)
-    opener = "You're welcome. " if thanks else ("Hello! " if query.intent == "smalltalk" else "")
+        text = f"{thanks}Goodbye! Ask again any time."
+    else:
+        text = (thanks or ("Hello! " if query.intent == "smalltalk" else "")) + _what_i_hold(docs)
+    return Answer(query.question, query.standalone, text, False, [], [], hits=hits,
+                  diagnostics={"intent": query.intent}, composed=True)
+
+
+def _what_i_hold(docs: list[Doc]) -> str:
+    """What Dossier answers from, and how to ask."""
     if docs:
         listed = "; ".join(d.label for d in docs[:6]) + (f"; and {len(docs) - 6} more" if len(docs) > 6 else "")
         held = f"I answer questions from {len(docs)} document{'s' * (len(docs) > 1)}: {listed}."
@@ -305,8 +306,7 @@ def _greeting(query: Query, docs: list[Doc], hits: list[Hit]) -> Answer:
         held = "The index is empty: add documents first."
     tips = ("Ask in your own words and every sentence of the answer comes with a marker like [1] that opens its "
             "source. You can also ask me to summarize, or who wrote a document and when.")
-    return Answer(query.question, query.standalone, f"{opener}{held} {tips}", False, [], [], hits=hits,
-                  diagnostics={"intent": query.intent}, composed=True)
+    return f"{held} {tips}"
 
 
 def add_publication_date(answer: Answer, chosen: list, chunks: list[Chunk], answerer) -> None:

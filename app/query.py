@@ -14,9 +14,9 @@ from app.chunking import split_sentences
 from app.conversation import ANAPHORA, MORE, listed_names, new_topic, owners_inside, standalone_query
 from app.injection import is_override
 from app.lexical import LexicalIndex
-from app.text import (COUNTRIES, FRAMING, NAMED_KINDS, OPENING, QUESTION_WORDS, STOPWORDS, TITLED_KINDS,
-                      WORD, digits_as_words, fold, known_word, names, normal, question_word, stem, swapped_function_word, time_frames, tokens,
-                      unabbreviated, words)
+from app.text import (COUNTRIES, FRAMING, NAMED_KINDS, OPENING, QUESTION_WORDS, STOPWORDS, TITLED_KINDS, WORD,
+                      digits_as_words, fold, known_word, names, normal, question_word, stem, swapped_function_word,
+                      time_frames, tokens, unabbreviated, words)
 
 # "who wrote it", "which reporter ...": a reporter who is merely mentioned ("did they say anything to the
 # reporter?", "where did the reporter get this?") makes no question about the author.
@@ -60,13 +60,15 @@ _DOC = rf"({_DOC_NOUN}|this|it|that)"
 PROVENANCE = re.compile(rf"\b(who|which [\w-]+)\s+(authored|penned|signed|sent( out)?|issued|drafted|put out|prepared)\s+"
                         rf"{_DOC_NOUN}|\b(who|which [\w-]+)\s+(is|was)\s+{_DOC_NOUN}\s+(coming\s+|sent\s+)?from\b|"
                         rf"\b(authored|penned)\b", re.I)
+# Leave-taking: "that'll do, have a good one", "that's all for now, take care" (answered with a goodbye)
+_FAREWELL = (r"bye|goodbye|see (you|ya)( later| soon)?|take care|have a (good|nice|great|lovely) (one|day|night|evening|"
+             r"weekend)|that'?ll do|that'?s (all|it)( for (now|today))?|signing off|done for (now|today)")
+FAREWELL = re.compile(rf"\b({_FAREWELL})\b", re.I)
 # Conversation that is not a question about the content: answered with what the corpus holds.
 _GREETING = (r"(hi|hello|hey|yo|hiya|greetings|(good )?(morning|afternoon|evening)|good day|thanks?( you)?( so much| a lot)?|"
-             r"thx|ty|cheers|bye|goodbye|ok(ay)?|cool|great|nice|awesome|how are you( doing)?|"
+             r"thx|ty|cheers|ok(ay)?|cool|great|nice|awesome|how are you( doing)?|"
              r"(what'?s|whats|wh?at is) (up|good|new|happening)|sup|how'?s it going|how are things|"
-             # farewells: "that'll do, have a good one", "that's all for now, take care"
-             r"have a (good|nice|great|lovely) (one|day|night|evening|weekend)|take care|see (you|ya)( later| soon)?|"
-             r"that'?ll do|that'?s (all|it)( for (now|today))?|all good|i'?m (done|good|all set))( there)?")
+             rf"{_FAREWELL}|all good|i'?m (done|good|all set))( there)?")
 SMALL_TALK = re.compile(rf"^\W*{_GREETING}(\W+{_GREETING})*\W*$", re.I)  # "ok cheers, bye" too
 # Thanks that go on ("thank you, that was really helpful") is still small talk, unless it asks something.
 THANKS = re.compile(r"^\W*(thanks|thank you|thx|ty|cheers|much appreciated|appreciate it)\b(?![^?]*\?)"

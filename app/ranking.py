@@ -113,19 +113,20 @@ class Candidate:
     typed: bool = True  # holds a value of the kind asked for ("when": a date) beyond what the question gives
     stems: frozenset = frozenset()
     repeated: bool = False  # demoted for having been given already in this conversation
+    names_own: bool = False  # it holds every name the question gives that its document's title doesn't
 
-def _unit(vectors) -> np.ndarray:
+def unit_rows(vectors) -> np.ndarray:
     arr = np.asarray(vectors, dtype=np.float32)
     return arr / np.maximum(np.linalg.norm(arr, axis=-1, keepdims=True), 1e-9)
 
-def _given(cand: "Candidate", query: Query) -> bool:
+def already_given(cand: "Candidate", query: Query) -> bool:
     """Whether the assistant already gave this sentence, verbatim or paraphrased (most of its words)."""
     if not query.said:
         return False
     stems = cand.stems
     return cand.text in query.said or (bool(stems) and len(stems & query.said_stems) / len(stems) >= SAID_SHARE)
 
-def _preceding(cands: list["Candidate"]) -> dict[int, "Candidate"]:
+def preceding_sentences(cands: list["Candidate"]) -> dict[int, "Candidate"]:
     """For each candidate (by id), the candidate sentence right before it in its document, if any."""
     by_end = {(c.hit.chunk.doc_id, c.end): c for c in cands}
     found = {}
@@ -198,7 +199,7 @@ class SentenceRanker:
         heads = sorted({m.group(1) for c in cands for m in NAME_HEAD.finditer(c.text)})
         if not heads:
             return None
-        sims = _unit(self.embedder.embed_cached([query.kind] + [h.lower() for h in heads]))
+        sims = unit_rows(self.embedder.embed_cached([query.kind] + [h.lower() for h in heads]))
         sims = sims[1:] @ sims[0]
         kinds = [h for h, sim in zip(heads, sims) if sim >= KIND_MIN or normal(h) == normal(query.kind)]
         if not kinds:
@@ -220,7 +221,7 @@ class SentenceRanker:
         phrases = [ph for ph in phrases if not any(w in STOPWORDS for w in ph.split())]
         if not phrases:
             return ""
-        sims = _unit(self.embedder.embed_cached([letters] + phrases))
+        sims = unit_rows(self.embedder.embed_cached([letters] + phrases))
         sims = sims[1:] @ sims[0]
         return phrases[int(np.argmax(sims))] if float(np.max(sims)) >= ACRONYM_MIN else ""
 
@@ -235,8 +236,8 @@ class SentenceRanker:
         vocab = list(dict.fromkeys(w for c in cands for w in candidate_words(c.resolved or c.text)))
         if not terms or not vocab:
             return terms, {}
-        q = _unit(self.embedder.embed_cached([query.surface[t] for t in terms]))
-        v = _unit(self.embedder.embed_cached(vocab))
+        q = unit_rows(self.embedder.embed_cached([query.surface[t] for t in terms]))
+        v = unit_rows(self.embedder.embed_cached(vocab))
         credit = np.clip((v @ q.T - SOFT_LOW) / (SOFT_HIGH - SOFT_LOW), 0.0, 1.0)
         # An acronym's term is met by the words that write it out.
         written = {k.lower(): v for k, v in (written or {}).items() if v}
@@ -253,10 +254,10 @@ class SentenceRanker:
                   speaker_named: bool = False, written: dict[str, str] | None = None, speaker_name: str = "") -> None:
         """Set each candidate's semantic, coverage, context and combined scores (``speaker_name``: the
         last word of the speaker asked about)."""
-        sims = _unit(self.embedder.embed_cached([c.resolved or c.text for c in cands])) @ _unit(query_vector)
+        sims = unit_rows(self.embedder.embed_cached([c.resolved or c.text for c in cands])) @ unit_rows(query_vector)
         asked = [i for i, c in enumerate(cands) if c.asked]
         if asked:  # an answer in an FAQ is as close to the question as the FAQ's own question is
-            q_sims = _unit(self.embedder.embed_cached([cands[i].asked for i in asked])) @ _unit(query_vector)
+            q_sims = unit_rows(self.embedder.embed_cached([cands[i].asked for i in asked])) @ unit_rows(query_vector)
             for i, sim in zip(asked, q_sims):
                 sims[i] = max(sims[i], sim)
         terms, credit = self._term_credit(query, cands, written)
@@ -304,7 +305,7 @@ class SentenceRanker:
         if query.more and query.qtype in ("who", "list"):
             others = {n.lower() for n in names(query.standalone + " " + query.said)}
         # only for a question that points back ("how are they fixing that?"), not any question asked later
-        preceding = _preceding(cands) if query.said and query.points_back else {}
+        preceding = preceding_sentences(cands) if query.said and query.points_back else {}
         contexts: dict[str, np.ndarray] = {}
         named: dict[str, bool] = {}
         passages: dict[str, str] = {}  # each chunk with the one before: who speaks may be named there
@@ -368,17 +369,17 @@ class SentenceRanker:
             # Nor when a question with no words of its own ("and when?") asks for a detail that
             # sentence holds: it asks about what was just said. Nor the sentence saying what a name asked
             # about is ("who are the Uyghurs?" after an answer that quoted it): it is still the answer.
-            if _given(cand, query) and not any(set(name) <= cand.stems for name in query.names) \
+            if already_given(cand, query) and not any(set(name) <= cand.stems for name in query.names) \
                     and not (elliptical and cand.typed) and not (apposition and apposition.search(cand.text)):
                 cand.score *= REPEAT_PENALTY
                 cand.repeated = True
             cand.named = named[chunk.chunk_id]  # decides, but doesn't rank: a name may be a page away
-            if query.qtype == "yesno":
-                own = [n for n in query.names if not set(n) <= titles[chunk.chunk_id]]
-                if own and all(set(n) <= cand.stems for n in own):
-                    cand.score += W_NAMED
+            own = [n for n in query.names if not set(n) <= titles[chunk.chunk_id]]
+            cand.names_own = bool(own) and all(set(n) <= cand.stems for n in own)
+            if query.qtype == "yesno" and cand.names_own:
+                cand.score += W_NAMED
             before = preceding.get(id(cand))
-            if before is not None and _given(before, query) and not _given(cand, query):
+            if before is not None and already_given(before, query) and not already_given(cand, query):
                 cand.score += W_NEXT
             if not cand.typed:
                 cand.score *= OFF_FORM_PENALTY
