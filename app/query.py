@@ -209,7 +209,8 @@ MONEY_QUESTION = re.compile(r"\bhow much\b(?!\s+(time|longer|later|more time)\b)
                             re.I)
 # "what did they pay", "what was its revenue", "what is the share price": also an amount of money
 MONEY_WHAT = re.compile(r"^\W*(what|whats|wat)\b.*\b(pay|paid|spend|spent|cost|costs|price|prices|valuation|worth|revenues?|"
-                        r"sales|profits?|income|earnings|salary|budget|trading at|trades at|trade at)\b", re.I)
+                        r"sales|profits?|income|earnings|salary|salaries|wages?|budget|fees?|fines?|dollar amount|valued|"
+                        r"trading at|trades at|trade at)\b", re.I)
 # The kind of thing whose name is asked for: "which department", "the name of the list".
 KIND = re.compile(rf"\bwhich\s+(?:[\w-]+\s+)??{TITLED_KINDS}\b|\bname\s+of\s+(?:the|that|this|its|their)\s+"
                   rf"{TITLED_KINDS}\b", re.I)

@@ -86,7 +86,7 @@ CUES = {
     "say": re.compile(r"\b(said|says|saying|wrote|statement|email)\b|[“\"]"),
     "author": BYLINE,
     "money": re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(million|billion|thousand|[mb]n)?\s*(dollars|euros|pounds|yuan|"
-                        r"yen|francs|usd|eur|gbp)\b|\b(million|billion)\b|\bfree\b|\bno (charge|cost|fee)\b", re.I),
+                        r"yen|francs|usd|eur|gbp)\b|\b(million|billion)\b|\bfree\b|\bno (\w+ )?(charges?|costs?|fees?|fines?)\b", re.I),
     "attribution": re.compile(r"\baccording to\b|\b(said|says|reported|reports|citing|cited|told|estimated?)\b|"
                               r"\b(data|figures?|statistics) (from|provider)\b", re.I),
     "where": re.compile(r"\b(in|at|based|region|province|city|country)\b"),

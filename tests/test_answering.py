@@ -288,6 +288,8 @@ def test_last_year_dates_an_event():
     assert not CUES["clock"].search("The bridge reopened on Tuesday, May 14.")
     # a duration in seconds or minutes answers "how long" as one in days does
     assert CUES["when"].search("Hold the button for five seconds.") and CUES["when"].search("It takes 20 minutes.")
+    # "no fines" is an amount (none), as "no fee" is
+    assert CUES["money"].search("There are no overdue fines.") and CUES["money"].search("It has no late fees.")
 
 
 def test_where_the_information_comes_from_is_answered_by_who_reports_it(real):

@@ -199,6 +199,10 @@ def test_what_questions_about_money_want_an_amount():
     assert query_of("how much did the engineers cost?").money
     assert not query_of("how much time do engineers get?").money and not query_of("What did the team build?").money
     assert query_of("How much revenue did the team make in 2024?").money  # a date in it is no amount
+    # a valuation, a fee or a fine is an amount too; being "in charge" is not
+    assert query_of("What was the team valued at?").money and query_of("What's the daily late fee?").money
+    assert query_of("What dollar amount did the round total?").money
+    assert not query_of("what about the lead, is she still in charge?").money
 
 
 @pytest.mark.parametrize("question, grain", [
