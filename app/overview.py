@@ -18,8 +18,10 @@ from app.chunking import asks, split_sentences, unlabelled
 from app.injection import is_instruction
 from app.query import BYLINE, FAREWELL, Query
 from app.records import Answer, Chunk, Hit
+from app.speakers import speakers
 from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, words
 
+MAX_SOURCES = 6  # organisations and sources named after the people who are quoted
 TYPE_NAMES = {"news_article": "article", "official_statement": "official statement"}
 SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
 # A date given only relative to the day of writing ("on Friday", "last year").
@@ -202,6 +204,8 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
         answer = answerer.compose(query, hits, chosen, lead=lead_in)
         answer.composed = True
         return answer
+    if query.intent == "quoted":
+        return _quoted(query, hits, chosen_docs[: s.max_list_sentences], answerer)
     parts, cited = [], []
     for d in chosen_docs[: s.max_list_sentences]:
         m = d.meta
@@ -237,6 +241,43 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
     answer.answer = " ".join(f"{p} [{i}]" for i, p in enumerate(parts, start=1)) + " (from the document's details)"
     answer.composed = True
     return answer
+
+
+def _quoted(query: Query, hits: list[Hit], docs: list[Doc], answerer) -> Answer:
+    """Who each document quotes or cites by name, each cited to the sentence where it first speaks:
+    people first, then organisations and sources (a reader asking "who is quoted" wants both, told apart)."""
+    cited: list = []  # distinct sentences, in the order of their markers
+
+    def marked(speaker) -> str:
+        if speaker.sentence not in cited:
+            cited.append(speaker.sentence)
+        return f"{speaker.name} [{cited.index(speaker.sentence) + 1}]"
+
+    lines, silent = [], []
+    for d in docs:
+        found = speakers(d.sentences, "\n".join(c.text for c in d.chunks))
+        if not found:
+            silent.append(d)
+            continue
+        people = [marked(p) for p in found if p.person]
+        others = [marked(o) for o in found if not o.person][:MAX_SOURCES]
+        line = f"{d.label} quotes by name: {_and(people)}." if people else f"{d.label} quotes no person by name."
+        if others:
+            line += f" {'It also' if people else 'It'} quotes or cites {_and(others)}."
+        lines.append(line)
+    if silent:  # said once for them all: a line per document that quotes no one says nothing new
+        lines.append(f"{silent[0].label} quotes no one by name." if len(silent) == 1 else
+                     f"The {'other ' * bool(lines)}{len(silent)} documents quote no one by name.")
+    answer = answerer.compose(query, hits, cited)
+    answer.answer = "\n".join(lines)
+    answer.diagnostics = {"intent": query.intent}
+    answer.composed = True
+    return answer
+
+
+def _and(items: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _summaries(query: Query, hits: list[Hit], docs: list[Doc], answerer) -> Answer:
@@ -305,7 +346,7 @@ def _what_i_hold(docs: list[Doc]) -> str:
     else:
         held = "The index is empty: add documents first."
     tips = ("Ask in your own words and every sentence of the answer comes with a marker like [1] that opens its "
-            "source. You can also ask me to summarize, or who wrote a document and when.")
+            "source. You can also ask me to summarize, or who wrote a document, when, and whom it quotes.")
     return f"{held} {tips}"
 
 

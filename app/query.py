@@ -168,6 +168,25 @@ SOURCE = re.compile(
 # The document's own headline or subtitle (a person's "title" is a content question)
 TITLE = re.compile(rf"\b(head ?line|sub-?head(line|ing)?|sub-?title|dek)\b|\btitle of {_DOC}|\b{_DOC}(['’]s)? title\b|"
                    rf"\bwhat(['’]s| is) {_DOC} (called|titled)\b", re.I)
+# "Which people get quoted by name in this report?", "whose voices does the reporter put on the record?": who
+# speaks in the documents. Only when the question names nothing else: "who's the Treasury official quoted?"
+# asks the content, as "who spoke for the company?" does.
+QUOTE_WORDS = re.compile(r"\b(quot\w*|interview\w*|on the record|voices|speak|speaks|spoke|comment(s|ed)?|cite[sd]?|"
+                    r"talk(s|ed)? to|hear(d)? from)\b", re.I)
+QUOTED_ASKS = re.compile(r"\b(who|whom|whose|which|list|name)\b", re.I)
+QUOTED_FRAMING = _DOC_WORDS | frozenset(tokens(
+    "people person persons individuals individual names name named quoted quote quotes quoting cited cite cites voices "
+    "voice record interviewed interview interviews speak speaks spoke comment comments commented sources source "
+    "officials experts get gets got put puts reporter journalist writer author list give gives gave directly by here "
+    "actually anyone anybody someone everyone talk talked hear heard"))
+
+
+def asks_who_is_quoted(question: str) -> bool:
+    """Whether a question asks who is quoted in the documents, naming nothing else."""
+    return bool(QUOTE_WORDS.search(question) and QUOTED_ASKS.search(question)) \
+        and not set(tokens(question)) - QUOTED_FRAMING
+
+
 LABEL_FRAMING = frozenset(tokens("use used uses using call called calls give gave given apply applied put term word "
                                  "words label phrase officially formally publicly"))
 # "Is Germany one of the countries in the pact?", "was X among those sanctioned?": whether something
@@ -224,7 +243,7 @@ class Query:
 
     question: str  # as typed
     standalone: str  # rewritten with the conversation, when it is a follow-up
-    intent: str  # content | smalltalk | help | summary | author | published | source | title
+    intent: str  # content | smalltalk | help | summary | author | published | source | title | quoted
     qtype: str  # the kind of sentence that answers: when, count, who, why, where, attribution, list, yesno, say, what
     premises: list[str] = field(default_factory=list)  # names, numbers, quotes taken as given that no source holds
     names: list[list[str]] = field(default_factory=list)  # each name's distinctive tokens: an answer's passage holds them
@@ -305,6 +324,8 @@ def intent_of(question: str) -> str:
         return "author"
     if PUBLISHED.search(q):
         return "published"
+    if asks_who_is_quoted(q):
+        return "quoted"
     if TITLE.search(q):
         return "title"
     if SOURCE.search(q):

@@ -134,3 +134,19 @@ def test_a_summary_of_several_documents_gives_each_its_own_line(memos):
     lines = answer.answer.split("\n")
     assert lines[0] == "The 4 documents:" and len(lines) == 5 and all(x.startswith("From “") for x in lines[1:])
     assert chat_html(answer, 1).count("<br>") == 4
+
+
+@pytest.mark.parametrize("question", ["who gets quoted?", "Which people are quoted by name in these documents?"])
+def test_who_is_quoted_lists_the_speakers_each_cited_where_they_speak(memos, question):
+    answer = memos.ask(question)
+    assert not answer.abstained and answer.diagnostics == {"intent": "quoted"}
+    # the surname quoted alone ("Voss said") is named in full, as the story names her earlier
+    assert "Helen Voss [1]" in answer.answer and "Anil Mehta [2]" in answer.answer
+    assert "Voss said" in answer.citations[0].sentence and "Mehta said" in answer.citations[1].sentence
+    assert "The other 3 documents quote no one by name." in answer.answer
+    resolves(answer, memos)
+
+
+def test_a_question_about_one_speaker_is_not_a_question_about_who_is_quoted(memos):
+    answer = memos.ask("who's the city official quoted about future inspections?")
+    assert answer.diagnostics.get("intent") != "quoted" and "Mehta" in answer.answer

@@ -79,6 +79,10 @@ def test_a_reporter_merely_mentioned_makes_no_author_question(question):
     ("thanks what did they decide", "content"),
     ("In one line, what's the main news here?", "summary"), ("what's the main takeaway of this story?", "summary"),
     ("what was the main reason for the ban?", "content"),
+    # who speaks in the documents, when the question names nothing else
+    ("Which people get quoted by name in this report?", "quoted"), ("who does the story quote", "quoted"),
+    ("Whose voices does the reporter put on the record here?", "quoted"),
+    ("who's the treasury guy they quote", "content"), ("Who spoke for the company?", "content"),
 ])
 def test_intents_tell_questions_about_the_documents_from_questions_about_their_content(question, intent):
     assert intent_of(question) == intent
