@@ -14,7 +14,12 @@ from app.records import DossierError
 
 ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|he|him|his|she|her|this|that|these|those|"
                       r"the company|the firm|the officials|the list|the ban|the sanction)\b", re.I)
-WHAT_ABOUT = re.compile(r"^\s*(?:and|what about|how about|and what about)\s+(.+?)\s*\??\s*$", re.I)
+WHAT_ABOUT = re.compile(r"^\W*(?:(?:ok(?:ay)?|alright|right|cool|great|thanks)\W+)?"
+                        r"(?:and|what about|how about|and what about)\s+(.+?)\s*\??\s*$", re.I)
+# A thing the last question asked of, by its determiner: "a laptop" in "how long can I borrow a laptop for?"
+_DETERMINER = r"(?:a|an|the|my|your|our|this|that|these|those)"
+NOUN_PHRASE = re.compile(rf"\b{_DETERMINER}\s+[\w-]+(?:\s+[\w-]+){{0,2}}", re.I)
+LEADING_PREPOSITION = re.compile(r"^(?:for|with|on|about|in|at|to|from|of)\s+", re.I)
 
 
 def validate_history(history) -> list[dict]:
@@ -38,8 +43,18 @@ TOPIC_CHANGE = re.compile(r"^\W*(?:(?:ok(?:ay)?|so|alright|right|now|and|but)\W+
                           r"unrelated(?:\s+question)?|moving\s+on)\s*(?:[-–—:,.;!]+\s*(?:but\b)?|\s+but\b)\s*", re.I)
 
 
+# "switching to the library - who handles ...?", "moving on to the bridge: when ...?": the new subject, then the question
+TOPIC_TO = re.compile(r"^\W*(?:(?:ok(?:ay)?|so|alright|right|now|and|but)\W+)*(?:switching|switch|moving on|moving|"
+                      r"turning|changing|going back|back|shifting|over)\s+(?:over\s+)?to\s+(?P<topic>[^-–—:,;?]{2,60}?)"
+                      r"\s*[-–—:,;]+\s*(?P<rest>\S.*)$", re.I)
+
+
 def new_topic(question: str) -> str | None:
-    """The question after a marker that it changes the subject ("different topic - how many ..."), else None."""
+    """The question after a marker that it changes the subject ("different topic - how many ..."), else
+    None. A subject the marker names ("switching to the library - ...") stays with the question."""
+    moved = TOPIC_TO.match(question)
+    if moved:
+        return f"{moved.group('rest').strip()} ({moved.group('topic').strip()})"
     found = TOPIC_CHANGE.match(question)
     rest = question[found.end():].strip() if found else ""
     return rest or None
@@ -131,6 +146,36 @@ def _answered_kind(question: str, last: str, replies: list[str]) -> str | None:
     return f"{question} ({_topic(last)})"
 
 
+def _thing_swapped(last: str, about: str, known_names: frozenset[str]) -> str | None:
+    """ "and a regular book?" after "how long can I keep a DVD?": the last question with the thing it
+    asked of (a noun phrase) replaced by the new one; None when the new one is a name (the subject is
+    swapped then) or the last question has no such phrase."""
+    phrase = LEADING_PREPOSITION.sub("", about).strip()
+    if not phrase or any(w[:1].isupper() or w.lower() in known_names for w in words(phrase)):
+        return None
+    # as many words as the new phrase has past its determiner: "a child borrow" is "a child" for "an adult"
+    size = len(re.sub(rf"^{_DETERMINER}\s+", "", phrase, flags=re.I).split())
+    found = []
+    for m in NOUN_PHRASE.finditer(last):
+        kept = [m.group(0).split()[0]]
+        for w in m.group(0).split()[1:]:  # the phrase ends at its first function word ("a laptop for")
+            if w.lower() in STOPWORDS or len(kept) > size:
+                break
+            kept.append(w)
+        if len(kept) > 1:
+            found.append((m.start(), " ".join(kept)))
+    if not found:
+        return None
+    indefinite = re.match(r"(a|an)\b", phrase, re.I)
+    at, old = next(((i, np) for i, np in found if bool(re.match(r"(a|an)\b", np, re.I)) == bool(indefinite)),
+                   found[0])
+    end = at + len(old)
+    shared = re.search(rf"\b{re.escape(phrase.split()[-1])}\b", old, re.I)
+    if shared:  # "the second biggest" for "the biggest risk": it says which one, the noun stays
+        end = at + shared.end()
+    return last[:at] + phrase + last[end:]
+
+
 def _subject(question: str, known_names: frozenset[str] = frozenset()) -> str | None:
     """The main name a question is about: the first one it gives, a capitalised phrase after its
     first word or, typed in lower case, a word the sources write as a name ("who is sensetime and
@@ -185,6 +230,9 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
     answered = _answered_kind(question, last, replies)
     if answered:
         return answered
+    swapped = _thing_swapped(last, about.group(1), known_names) if about else None
+    if swapped:  # "and for ordinary books?" after "how long can I borrow a laptop for?"
+        return swapped
     subject = _subject(last, known_names)
     if about and subject:  # "What about Hikvision?" after "Why was SenseTime banned?"
         return re.sub(rf"\b{re.escape(subject)}\b", about.group(1), last, count=1)

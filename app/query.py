@@ -260,6 +260,9 @@ class Query:
     injection: bool = False
     more: bool = False  # "what else ...": what the conversation already gave is left out
     points_back: bool = False  # refers to the conversation ("how are they fixing that?"), not a new question
+    # what a rewritten follow-up brings in ("a regular book" in "and a regular book?" after "how long can I
+    # keep a DVD?"): a sentence given before that holds it answers anew
+    brought: frozenset = frozenset()
     money: bool = False  # a "how much" question about money: the answer holds an amount
     grain: str = ""  # finer than the type: "month" (which month, the exact date), "age" (how old), "name"
     kind: str = ""  # for a name asked for, the kind of thing named ("department" in "which department ...")
@@ -521,6 +524,8 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
                   more=bool(history) and bool(MORE.search(question)), injection=is_override(question),
                   points_back=bool(history) and (bool(background) or (bool(ANAPHORA.search(typed))
                                                                   and not owners_inside(typed))))
+    if standalone != question and not standalone.startswith(question + " ("):
+        query.brought = frozenset(tokens(question)) & frozenset(terms) - frozenset(missing)
     if intent == "content" and not terms:
         # Nothing left to search for ("when did this happen?", "explain"): it asks about the documents.
         query.intent = "published" if query.qtype == "when" else "summary"

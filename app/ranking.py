@@ -365,11 +365,13 @@ class SentenceRanker:
             if phrases and any(p in cand.text.lower() for p in phrases) or apposition and apposition.search(cand.text):
                 cand.score += W_PHRASE
             # A sentence already given is demoted, unless it names what this question names: after
-            # "Why was X banned?", "What about Y?" may rightly get the sentence that named Y too.
+            # "Why was X banned?", "What about Y?" may rightly get the sentence that named Y too (and
+            # after "how long for a DVD?", "and a book?" the sentence that gave both).
             # Nor when a question with no words of its own ("and when?") asks for a detail that
             # sentence holds: it asks about what was just said. Nor the sentence saying what a name asked
             # about is ("who are the Uyghurs?" after an answer that quoted it): it is still the answer.
             if already_given(cand, query) and not any(set(name) <= cand.stems for name in query.names) \
+                    and not (query.brought and query.brought <= cand.stems) \
                     and not (elliptical and cand.typed) and not (apposition and apposition.search(cand.text)):
                 cand.score *= REPEAT_PENALTY
                 cand.repeated = True

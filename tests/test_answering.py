@@ -570,3 +570,11 @@ def test_whether_something_unnamed_is_one_of_a_group_is_answered_with_the_member
     # the list may be the sentence right after the best one ("... seven allied democracies have agreed ...")
     answer = real.ask("Was Italy part of the group that agreed to the export-control code?")
     assert answer.answer.startswith("The sources don't mention Italy") and "Denmark" in answer.citations[0].sentence
+
+
+def test_a_follow_up_about_another_thing_gets_the_sentence_already_given_when_it_answers_it(memos):
+    first = "how long can I keep a DVD from Millbrook?"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": memos.ask(first).answer}]
+    answer = memos.ask("and a regular book?", history)
+    assert answer.standalone_query == "how long can I keep a regular book from Millbrook?"
+    assert "Books are lent for three weeks" in answer.citations[0].sentence

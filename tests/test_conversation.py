@@ -118,6 +118,10 @@ def test_a_question_naming_its_subject_and_pointing_back_at_nothing_stands_alone
     ("switching topics: what list was it put on?", "what list was it put on?"),
     ("On another note, who wrote it?", "who wrote it?"),
     ("Unrelated, but when was it published?", "when was it published?"),
+    # the subject a marker names stays with the question
+    ("switching to the library - who handles questions about the rules there?",
+     "who handles questions about the rules there? (the library)"),
+    ("ok moving on to the bridge: when did it reopen?", "when did it reopen? (the bridge)"),
 ])
 def test_a_question_that_says_the_subject_changes_is_what_follows_the_marker(question, rest):
     assert new_topic(question) == rest
@@ -168,3 +172,14 @@ def test_the_kind_of_thing_just_asked_for_is_the_one_the_answer_named():
     vague = [U("Which company did the regulator fine?"), A("It fined Birch Capital and Acme Freight, both Dutch. [1]")]
     asked = standalone_query("and what did the company say?", vague)  # not "the regulator", whoever it is
     assert asked.startswith("and what did the company say?") and "regulator" not in asked.split("(")[0]
+
+
+@pytest.mark.parametrize("last, question, rewritten", [
+    ("How long can I borrow a laptop for?", "ok and for ordinary books?", "How long can I borrow ordinary books for?"),
+    ("How many items can a child borrow at the library?", "and an adult?",
+     "How many items can an adult borrow at the library?"),
+    # a phrase that says which one keeps the noun it qualifies
+    ("what's the biggest risk for the team?", "and the second biggest?", "what's the second biggest risk for the team?"),
+])
+def test_and_a_thing_swaps_the_thing_the_last_question_asked_of(last, question, rewritten):
+    assert standalone_query(question, [U(last), A("... [1]")]) == rewritten
