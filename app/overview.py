@@ -21,6 +21,7 @@ from app.records import Answer, Chunk, Hit
 from app.speakers import speakers
 from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, words
 
+DATELINE_WORDS = 25  # a sentence giving the date this short is quoted with the publication date
 MAX_SOURCES = 6  # organisations and sources named after the people who are quoted
 TYPE_NAMES = {"news_article": "article", "official_statement": "official statement"}
 SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
@@ -222,7 +223,11 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
             when = pretty_date(m.get("published", ""))
             said = f"{d.label} was published on {when}." if when else f"{d.label} carries no date."
             year = (m.get("published") or "")[:4]
-            cited.append(_find(d, re.compile(re.escape(year)) if year else None))
+            found = _find(d, re.compile(re.escape(year)) if year else None)
+            if year and found is not None and year in found.text and len(words(found.text)) <= DATELINE_WORDS:
+                # The line that dates it is quoted: it may say more (an update, its time, who adopted it when).
+                said += f" The text says: “{found.text.strip()}”"
+            cited.append(found)
         elif query.intent == "title":
             # The headline is metadata; the text's first line (a news article's subtitle) is quoted.
             opening = d.sentences[0] if d.sentences else None
@@ -310,7 +315,8 @@ CONVERSATION = {
                   "bye", "goodbye, see you later", "I'm done for now, signing off"],
     "help": ["what can you do?", "how do you work?", "what documents do you have?", "which files can you search?",
              "can you search the internet?", "what can I ask you?", "who are you?", "are you a bot?",
-             "can you help me?", "I have a question for you"],
+             "can you help me?", "I have a question for you", "is anyone there?", "am I talking to a real person?",
+             "how should I word my questions?"],
 }
 
 

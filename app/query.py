@@ -128,11 +128,11 @@ SUMMARY = re.compile(
     rf"\b(summar\w*|tl;? ?dr|gist|overview|main (points?|idea|topic|subject|theme|news|story|message|takeaways?)|"
     rf"key (points?|takeaways?)|in a nutshell|recap|"
     rf"what('s| is| was) {_DOC} (all )?about|what does {_DOC} (say|cover|talk about)|"
-    rf"(what|which) (product|topic|subject|company|project|thing|event|issue) (is|was) {_DOC} (all )?about|"
+    rf"(what|which) [\w-]+ (is|was) {_DOC} (all |mainly |mostly |really )?about|"
     rf"(main |central )?(topic|subject|theme) of {_DOC}|"
     rf"(give|tell) me (the|a) (short|quick|brief|simple|[\w]+-(line|sentence|minute)) version|"
     # "explain this story so my grandma gets it", "a paragraph on what this piece covers"
-    rf"(explain|describe|break down|sum up) {_DOC_NOUN}|what {_DOC_NOUN} (covers|says|reports|is about|talks about)|"
+    rf"(explain|describe|break down|sum up|boil down|condense|digest) {_DOC_NOUN}|boil {_DOC} down|what {_DOC_NOUN} (covers|says|reports|is about|talks about)|"
     rf"(bullet points?|in bullets|(main|key) facts)(?!\s+(about|on|of|regarding|for)\s+(?!{_DOC}\b)))\b"
     r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$"
     rf"|^\W*(what|wat|wut)('s|s| is) {_DOC}\W*$", re.I)  # "whats this doc": the document itself
@@ -155,8 +155,13 @@ BREVITY = re.compile(r"\b(in a nutshell|in short|in brief|briefly)\b", re.I)
 _DOC_WORDS = frozenset(tokens("article document story piece memo text report source doc file faq note page news "
                               "main point idea topic subject theme about happened"))
 PUBLISHED = re.compile(
-    rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from)|publication date|dateline|"
-    rf"(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b"
+    rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from|updated|revised|edited)|publication date|"
+    rf"dateline|(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b"
+    # "was this piece revised after it went up?", "is this the original or a later edit?", "is this a 2022 article?"
+    rf"|\b(was|has|have|is|were) {_DOC} (been |ever |later |since )?(revised|updated|edited|amended|corrected)\b"
+    rf"|\b(original|latest|updated|revised|first) (version|edit|edition)\b|\blater (edit|version)\b"
+    rf"|^\W*(is|was) (this|it|that) (an? )?\d{{4}}\b"
+    rf"|^\W*(is|was) {_DOC} (still )?(recent|current|up[- ]to[- ]date|old|outdated)\W*$"
     # "what date did this story run?", "what date does the story carry?": the date and a verb at most
     rf"|^\W*(on )?(what|which) (date|day) (did|does|do|was|is) {_DOC}( \w+){{0,2}}\W*$", re.I)
 SOURCE = re.compile(

@@ -82,6 +82,20 @@ def test_author_date_and_source_come_from_metadata_labelled_as_such(memos):
     resolves(date, memos)
 
 
+def test_whether_a_document_was_revised_gets_its_date_and_the_short_line_that_dates_it_quoted(memos):
+    answer = memos.ask("has the library policy been revised since it came out?")
+    assert "was published on January 15, 2024." in answer.answer
+    assert "The text says: “This policy was adopted by the Library Board of Trustees on January 15, 2024.”" \
+        in answer.answer
+    resolves(answer, memos)
+
+
+@pytest.mark.parametrize("message", ["is anyone there?", "how should I phrase questions to get the best answers?"])
+def test_asking_whether_someone_is_there_or_how_to_ask_is_help(memos, message):
+    answer = memos.ask(message)
+    assert not answer.abstained and answer.diagnostics == {"intent": "help"} and "4 documents" in answer.answer
+
+
 def test_who_a_document_comes_from_asked_with_other_verbs_names_that_document_only(memos):
     # "and", "for" are in the library policy's title and its author's name: no reason to name it too
     for question in ("Which office sent out the Larkspur memo?", "Who authored the Larkspur update, and for whom?"):

@@ -83,6 +83,11 @@ def test_a_reporter_merely_mentioned_makes_no_author_question(question):
     ("Which people get quoted by name in this report?", "quoted"), ("who does the story quote", "quoted"),
     ("Whose voices does the reporter put on the record here?", "quoted"),
     ("who's the treasury guy they quote", "content"), ("Who spoke for the company?", "content"),
+    # whether and when a document was revised, or of which year it is: its dates
+    ("Is the version I'm reading the original or a later edit?", "published"), ("Is this a 2022 article?", "published"),
+    ("was this piece revised after it went up?", "published"), ("Was the bridge revised?", "content"),
+    ("Is it a new policy?", "content"),
+    ("boil this article down for me", "summary"), ("Which gadget is the FAQ page about?", "summary"),
 ])
 def test_intents_tell_questions_about_the_documents_from_questions_about_their_content(question, intent):
     assert intent_of(question) == intent
