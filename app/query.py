@@ -132,7 +132,8 @@ SUMMARY = re.compile(
     rf"(main |central )?(topic|subject|theme) of {_DOC}|"
     rf"(give|tell) me (the|a) (short|quick|brief|simple|[\w]+-(line|sentence|minute)) version|"
     # "explain this story so my grandma gets it", "a paragraph on what this piece covers"
-    rf"(explain|describe|break down|sum up|boil down|condense|digest) {_DOC_NOUN}|boil {_DOC} down|what {_DOC_NOUN} (covers|says|reports|is about|talks about)|"
+    rf"(explain|describe|break down|sum up|boil down|condense|digest) {_DOC_NOUN}|boil {_DOC} down|"
+    rf"(rundown|run-down|synopsis|breakdown|run-through) (of|on) {_DOC_NOUN}|what {_DOC_NOUN} (covers|says|reports|is about|talks about)|"
     rf"(bullet points?|in bullets|(main|key) facts)(?!\s+(about|on|of|regarding|for)\s+(?!{_DOC}\b)))\b"
     r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$"
     rf"|^\W*(what|wat|wut)('s|s| is) {_DOC}\W*$", re.I)  # "whats this doc": the document itself
@@ -190,6 +191,25 @@ def asks_who_is_quoted(question: str) -> bool:
     """Whether a question asks who is quoted in the documents, naming nothing else."""
     return bool(QUOTE_WORDS.search(question) and QUOTED_ASKS.search(question)) \
         and not set(tokens(question)) - QUOTED_FRAMING
+
+
+# An analyst's request ("Identify the two instruments ...", "Please outline the consequences ...") and a
+# pointer to the document asked about ("... identified in the status memo", "the article prints"): they
+# frame the question; the passage that answers needn't hold these words.
+REQUEST = re.compile(r"^\W*(?:please\s+)?(identify|specify|enumerate|characteri[sz]e|summari[sz]e|outline|describe|"
+                     r"explain|state|indicate|provide|detail|clarify|list|name|spell out|set out|elaborate on)\b", re.I)
+DOC_REFERENCE = re.compile(r"\b(?:in|by|according to|from|of|for) (?:the|this|that|its|their) (?:[\w-]+ ){0,2}?"
+                           r"(article|document|story|piece|memo|report|faq|page|write-?up|text)s?\b|"
+                           r"\b(?:the|this|that) (article|document|story|piece|memo|report|faq|page|write-?up|text) "
+                           r"(?:print|say|state|report|describe|mention|give|note|list|name|use|call|cite|quote)s?\b",
+                           re.I)
+
+
+def framing_tokens(question: str) -> frozenset[str]:
+    """The tokens of a question that only frame it: an opening request verb and the noun naming the document."""
+    found = [m.group(1) for m in [REQUEST.match(question)] if m]
+    found += [m.group(1) or m.group(2) for m in DOC_REFERENCE.finditer(question)]
+    return frozenset(tokens(" ".join(found)))
 
 
 LABEL_FRAMING = frozenset(tokens("use used uses using call called calls give gave given apply applied put term word "
@@ -524,6 +544,10 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     if qtype == "attribution":
         terms = {t: w for t, w in terms.items() if t not in ATTRIBUTION_FRAMING}
         missing = [t for t in missing if t not in ATTRIBUTION_FRAMING]
+    framing = framing_tokens(question)
+    if framing and set(terms) - framing:  # (a question of nothing but them keeps them)
+        terms = {t: w for t, w in terms.items() if t not in framing}
+        missing = [t for t in missing if t not in framing]
     query = Query(typed, standalone, intent, qtype, terms=terms, surface=surface,
                   missing=missing, background=background, said=said, said_stems=said_stems,
                   more=bool(history) and bool(MORE.search(question)), injection=is_override(question),

@@ -435,3 +435,13 @@ def test_the_guy_or_rep_of_something_speaks_for_it_and_a_greeting_opens_no_quest
     assert speaker_words(query_of("what did the project guy say about the budget?")) == ["project"]
     assert speaker_words(query_of("what did the team's rep say?"))[-1] == "team's"
     assert question_type("yo what did the team say?") == "say" == query_of("hey what did the team say?").qtype
+
+
+def test_an_analysts_request_verb_and_the_noun_naming_the_document_only_frame_the_question():
+    from app.query import framing_tokens
+
+    assert framing_tokens("Please summarize the principal risks identified in the status memo.") == {"summariz", "memo"}
+    assert framing_tokens("Identify the body that runs the list.") == {"identify"}
+    assert framing_tokens("what did the report say about it?") == {"report"}
+    # not a request when the verb is the question's own ("how does the camera identify faces?")
+    assert framing_tokens("how does the camera identify faces?") == frozenset()
