@@ -188,7 +188,9 @@ class Answerer(SentenceRanker):
             members = [n for n in dict.fromkeys(names(listing.text)) if n.lower() not in given]
             if len(members) < 2:
                 continue
-            sims = unit_rows(self.embedder.embed_cached(members)) @ unit_rows(self.embedder.embed_cached(absent)).T
+            # (for "which Nordic countries", members are countries: "Nordic" is what the sources don't tell)
+            kinds = [query.members_kind] if query.members_kind else absent
+            sims = unit_rows(self.embedder.embed_cached(members)) @ unit_rows(self.embedder.embed_cached(kinds)).T
             if int((sims.max(axis=1) >= KIND_MIN).sum()) >= 2:
                 return listing
         return None

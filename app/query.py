@@ -219,6 +219,9 @@ LABEL_FRAMING = frozenset(tokens("use used uses using call called calls give gav
 # A demonym describing what a yes/no question asks about ("a Chinese organization", "an American company")
 _DEMONYM_IN = re.compile(r"\b(?:a|an)\s+([A-Z]\w+)\s+[a-z]")
 MEMBERSHIP = re.compile(r"\b(one of|among|part of|included in|on the list|a member of|members of|in the group)\b", re.I)
+# "Which Nordic countries are in the pact?": the members of a group, picked by a kind the question names
+# ("Nordic"); where no source says which members are of that kind, the ones they name are what it holds
+WHICH_OF_KIND = re.compile(r"^\W*(?i:so\s+|and\s+)?(?i:which|what)\s+(?i:of the\s+)?(?:[A-Z][\w-]*|[a-z]+ern)\s+(\w+s)\b")
 NAME_MODIFIER = re.compile(r"\b(official|full|exact|proper|formal|real|actual|complete|correct)\s+(?:name|title)\b", re.I)
 NUMBER = re.compile(r"\b\d[\d,.]*\b")
 # The asker speaking of themselves within the few words before a number ("my kid is", "I found it about")
@@ -293,6 +296,7 @@ class Query:
     kind: str = ""  # for a name asked for, the kind of thing named ("department" in "which department ...")
     frames: dict = field(default_factory=dict)  # periods the question names relative to others ("next year")
     membership: bool = False  # "is X one of the countries ...?": answered by the members the sources name
+    members_kind: str = ""  # "countries" in "which Nordic countries ...?": what the members named must be
 
     @property
     def search_terms(self) -> list[str]:
@@ -581,7 +585,9 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         query.money = (query.qtype == "count" and bool(MONEY_QUESTION.search(question))) or \
             (query.qtype == "what" and bool(MONEY_WHAT.search(question)))
         query.frames = time_frames(question)
-        query.membership = query.qtype == "yesno" and bool(MEMBERSHIP.search(question))
+        of_kind = WHICH_OF_KIND.match(question)
+        query.membership = (query.qtype == "yesno" and bool(MEMBERSHIP.search(question))) or bool(of_kind)
+        query.members_kind = of_kind.group(1) if of_kind else ""
         query.grain = next((g for g, pattern in GRAINS.items() if pattern.search(question)), "")
         if query.grain == "label":  # "what term has X used for ...": the verb only frames it, the label answers
             query.terms = {t: w for t, w in query.terms.items() if t not in LABEL_FRAMING}

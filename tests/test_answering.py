@@ -572,6 +572,12 @@ def test_whether_something_unnamed_is_one_of_a_group_is_answered_with_the_member
     assert answer.answer.startswith("The sources don't mention Italy") and "Denmark" in answer.citations[0].sentence
 
 
+def test_which_members_of_a_kind_the_sources_never_name_gets_the_members_they_do_name(real):
+    answer = real.ask("Which Nordic countries are in on the export-control agreement?")
+    assert answer.answer.startswith("The sources don't mention Nordic; the ones they name are these:")
+    assert "Denmark" in answer.citations[0].sentence
+
+
 def test_a_follow_up_about_another_thing_gets_the_sentence_already_given_when_it_answers_it(memos):
     first = "how long can I keep a DVD from Millbrook?"
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": memos.ask(first).answer}]
