@@ -102,6 +102,13 @@ class Answerer(SentenceRanker):
         # A name the question gives may be far from the sentence that scores best ("Washington" a
         # paragraph away): then the best sentence whose passage holds every name is the one judged.
         ranked = _close_second(ranked, lambda c: c.named)
+        if query.membership and query.qtype == "yesno" and ranked and not ranked[0].named:
+            # "Is France among the partner democracies?": a list that names France decides it, though a
+            # sentence about the partnership itself scores higher (a yes/no question's own words)
+            listing = next((c for c in ranked if c.names_own and c.named and CUES["list"].search(c.text)
+                            and c.score >= FOLLOW_RATIO * ranked[0].score), None)
+            if listing is not None:
+                ranked = [listing] + [c for c in ranked if c is not listing]
         # Likewise for the thing asked for ("which officials ..."): among nearly tied sentences, one whose
         # passage holds it. Not for a number asked for, which must be the thing's own count, not any.
         if query.focus and query.qtype not in TYPED and not query.money:

@@ -572,6 +572,11 @@ def test_whether_something_unnamed_is_one_of_a_group_is_answered_with_the_member
     assert answer.answer.startswith("The sources don't mention Italy") and "Denmark" in answer.citations[0].sentence
 
 
+def test_whether_a_named_member_is_in_a_group_is_decided_by_the_list_that_names_it(real):
+    answer = real.ask("Is France among the partner democracies on export controls?")
+    assert not answer.abstained and any("France" in c.sentence for c in answer.citations)
+
+
 def test_which_members_of_a_kind_the_sources_never_name_gets_the_members_they_do_name(real):
     answer = real.ask("Which Nordic countries are in on the export-control agreement?")
     assert answer.answer.startswith("The sources don't mention Nordic; the ones they name are these:")
