@@ -44,7 +44,8 @@ part magnitude scope extent size version pair couple
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 YEAR = r"(?:1[0-9]|20)\d\d"  # a four-digit year, 1000-2099
-WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+# Letters of any script ("Kråkøy", "Zürich" are one word each, not "Kr k y"), digits, and an apostrophe's "s"
+WORD = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)?")
 _COUNTRY_OF = {"Chinese": "China", "Japanese": "Japan", "Russian": "Russia", "French": "France", "German": "Germany",
                "Canadian": "Canada", "Australian": "Australia", "Korean": "Korea", "Iranian": "Iran", "Israeli": "Israel",
                "Mexican": "Mexico", "Italian": "Italy", "Spanish": "Spain", "Taiwanese": "Taiwan", "Ukrainian": "Ukraine",
@@ -134,7 +135,7 @@ def fold(text: str) -> str:
 
 
 FRAMING = frozenset(stem(w) for w in _FRAMING_WORDS)
-STEM_VERSION = 2  # bump when stem() or words() change how a text is cut into tokens
+STEM_VERSION = 3  # bump when stem() or words() change how a text is cut into tokens
 
 
 def analysis_key() -> str:

@@ -108,3 +108,11 @@ def test_a_lone_digit_no_source_holds_is_read_as_a_word():
 
 def test_a_greeting_is_no_content_word():
     assert tokens("yo what did the treasury say") == tokens("what did the treasury say")
+
+
+def test_a_word_in_any_script_is_one_word():
+    from app.text import words
+
+    # "Kråkøy" was cut into "Kr", "k", "y": a question naming the place matched any "y"
+    assert words("near Kråkøy, Zürich and São Paulo") == ["near", "Kråkøy", "Zürich", "and", "São", "Paulo"]
+    assert words("it's the company’s") == ["it's", "the", "company’s"]
