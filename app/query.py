@@ -221,7 +221,9 @@ _DEMONYM_IN = re.compile(r"\b(?:a|an)\s+([A-Z]\w+)\s+[a-z]")
 MEMBERSHIP = re.compile(r"\b(one of|among|part of|included in|on the list|a member of|members of|in the group)\b", re.I)
 # "Which Nordic countries are in the pact?": the members of a group, picked by a kind the question names
 # ("Nordic"); where no source says which members are of that kind, the ones they name are what it holds
-WHICH_OF_KIND = re.compile(r"^\W*(?i:so\s+|and\s+)?(?i:which|what)\s+(?i:of the\s+)?(?:[A-Z][\w-]*|[a-z]+ern)\s+(\w+s)\b")
+WHICH_OF_KIND = re.compile(r"^\W*(?i:so\s+|and\s+)?(?i:which|what)\s+(?i:of the\s+)?([A-Z][\w-]*|[a-z]+ern)\s+"
+                           r"(?:[a-z]+\s+)?([a-z]+s)(?=\s*[,?]|\s+(?:are|were|have|had|did|do|can|could|will|would|also|"
+                           r"still|in|on|of|among|from|that|who|which|took|signed|joined)\b)")
 NAME_MODIFIER = re.compile(r"\b(official|full|exact|proper|formal|real|actual|complete|correct)\s+(?:name|title)\b", re.I)
 NUMBER = re.compile(r"\b\d[\d,.]*\b")
 # The asker speaking of themselves within the few words before a number ("my kid is", "I found it about")
@@ -452,7 +454,8 @@ def _quoted_somewhere(phrase: str, lexical: LexicalIndex) -> bool:
 def name_tokens(name: str, lexical: LexicalIndex) -> list[str]:
     """The token of a name that a passage about it must hold: its last word, since later mentions
     keep the surname or head noun ("Zakir" for "Shohrat Zakir", "Biden" for "President Biden")."""
-    parts = [w for w in words(name) if w.lower() not in STOPWORDS]
+    # a compound's lower-case tail is no part of the name: "Uyghur-alert software" names the Uyghurs
+    parts = [w for w in words(re.sub(r"(?<=\w)-[a-z][\w-]*", "", name)) if w.lower() not in STOPWORDS]
     return [lexical.speller.correct(w, normal(w)) for w in parts[-1:]]
 
 
@@ -571,6 +574,9 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         adjectives = [m.group(1) for m in _DEMONYM_IN.finditer(question)] if query.qtype == "yesno" else []
         described = {w for a in adjectives if fold(a).split() != [a] for w in fold(a).split()}
         predicate = {n for n in given if described and set(n.split()) <= described}
+        # "Which European nations ...?": the kind of member asked for, not a name the passage must hold
+        of_kind = WHICH_OF_KIND.match(question)
+        predicate |= {n for n in given if of_kind and of_kind.group(1) in n.split()}  # ("Europe European")
         query.names = [name_tokens(n, lexical) for n in given
                        if n not in query.premises and not n.startswith("“") and not NUMBER.fullmatch(n)
                        and n not in predicate]
@@ -585,9 +591,8 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
         query.money = (query.qtype == "count" and bool(MONEY_QUESTION.search(question))) or \
             (query.qtype == "what" and bool(MONEY_WHAT.search(question)))
         query.frames = time_frames(question)
-        of_kind = WHICH_OF_KIND.match(question)
         query.membership = (query.qtype == "yesno" and bool(MEMBERSHIP.search(question))) or bool(of_kind)
-        query.members_kind = of_kind.group(1) if of_kind else ""
+        query.members_kind = of_kind.group(2) if of_kind else ""
         query.grain = next((g for g, pattern in GRAINS.items() if pattern.search(question)), "")
         if query.grain == "label":  # "what term has X used for ...": the verb only frames it, the label answers
             query.terms = {t: w for t, w in query.terms.items() if t not in LABEL_FRAMING}

@@ -445,3 +445,17 @@ def test_an_analysts_request_verb_and_the_noun_naming_the_document_only_frame_th
     assert framing_tokens("what did the report say about it?") == {"report"}
     # not a request when the verb is the question's own ("how does the camera identify faces?")
     assert framing_tokens("how does the camera identify faces?") == frozenset()
+
+
+def test_a_compounds_lower_case_tail_is_no_part_of_a_name():
+    # "Larkspur-alert software" names Larkspur: a passage about it need not hold "alert"
+    from app.query import name_tokens
+
+    assert name_tokens("Larkspur-alert", INDEX) == ["larkspur"] and name_tokens("Tomasz Okafor", INDEX) == ["okafor"]
+
+
+def test_the_kind_of_member_asked_for_is_no_name_a_passage_must_hold():
+    query = query_of("Which European nations are part of the export code?")
+    assert query.names == [] and query.membership and query.members_kind == "nations"
+    # a verb after the kind is no plural kind: "which US agency maintains ..." asks of the agency
+    assert not query_of("Which US agency maintains the Entity List?").membership
