@@ -96,7 +96,10 @@ def owners_inside(question: str) -> bool:
 
 # "the second one", "the first guy's", "the latter": one item of a list the last answer gave
 ORDINAL = re.compile(r"\bthe\s+(first|second|third|fourth|last|latter|former)(?:\s+(?:one|guy|man|woman|person|"
-                     r"company|firm|official|name|group)\b|(?=['’]s\b|\s*[?.!,]|\s*$))", re.I)
+                     r"company|firm|official|name|group)\b|\s+(?:one\s+)?of\s+(?:those|these|them|the)(?:\s+(?:two|three|"
+                     r"four|\d+))?\b|(?=['’]s\b|\s*[?.!,]|\s*$))", re.I)
+# "which one of those two ...?", "which of them ...?": one of the names the last answer listed
+WHICH_AMONG = re.compile(r"\bwhich\s+(?:one\s+)?of\s+(?:those|these|them|the\s+(?:two|three|four))\b|\bwhich one\b", re.I)
 ORDINALS = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "last": -1, "latter": -1}
 _NAME = r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*"
 ENUMERATION = re.compile(rf"({_NAME})((?:,\s+{_NAME})*),?\s+and\s+({_NAME})")
@@ -261,7 +264,9 @@ def standalone_query(question: str, history: list[dict], known_names: frozenset[
         # subject's passages again, so the topic keeps what was said of it, not who it was. ("What
         # else did she say?" asks more of the same subject, so it keeps it.)
         context = [" ".join(w for w in context[0].split() if w.lower() not in subject.lower().split())]
-    if PLURAL.search(question) and replies:  # "they" most often means the people just named
+    if WHICH_AMONG.search(question) and replies and listed_names(replies[-1]):
+        context += listed_names(replies[-1])
+    elif PLURAL.search(question) and replies:  # "they" most often means the people just named
         people = [n for n in names(re.sub(r"\[\d+\]", "", replies[-1]))
                   if " " in n and not ORG_WORDS.search(n)]
         context += list(dict.fromkeys(people))

@@ -183,3 +183,12 @@ def test_the_kind_of_thing_just_asked_for_is_the_one_the_answer_named():
 ])
 def test_and_a_thing_swaps_the_thing_the_last_question_asked_of(last, question, rewritten):
     assert standalone_query(question, [U(last), A("... [1]")]) == rewritten
+
+
+def test_the_first_of_those_two_is_the_first_name_the_last_answer_listed():
+    history = [U("Were other firms already banned?"), A("SenseTime joins two other companies, Acme Vision and Borealis Tech, "
+                                                        "already on the list. [1]")]
+    assert standalone_query("what's the allegation about the first of those two?", history) == \
+        "what's the allegation about Acme Vision?"
+    # "which one of those two ...?" asks among them: the names listed come with it
+    assert "Acme Vision; Borealis Tech" in standalone_query("which one of those two is bigger?", history)
