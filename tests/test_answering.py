@@ -589,3 +589,10 @@ def test_a_follow_up_about_another_thing_gets_the_sentence_already_given_when_it
     answer = memos.ask("and a regular book?", history)
     assert answer.standalone_query == "how long can I keep a regular book from Millbrook?"
     assert "Books are lent for three weeks" in answer.citations[0].sentence
+
+
+def test_a_follow_up_that_says_enough_is_not_pulled_off_its_subject_by_the_conversation(real):
+    first = "can americans still buy sensetime stock?"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": real.ask(first).answer}]
+    answer = real.ask("did any european countries sign up for that export thing", history)
+    assert any("participating countries are Australia, Denmark" in c.sentence for c in answer.citations)
