@@ -59,7 +59,12 @@ _DOC = rf"({_DOC_NOUN}|this|it|that)"
 # sent out the update?", "who is the memo from?". Only of a document: "who signed the order?" asks the content.
 PROVENANCE = re.compile(rf"\b(who|which [\w-]+)\s+(authored|penned|signed|sent( out)?|issued|drafted|put out|prepared)\s+"
                         rf"{_DOC_NOUN}|\b(who|which [\w-]+)\s+(is|was)\s+{_DOC_NOUN}\s+(coming\s+|sent\s+)?from\b|"
-                        rf"\b(authored|penned)\b", re.I)
+                        rf"\b(authored|penned)\b|"
+                        # whom it is addressed to, and "is the memo from X or someone else?": the line that
+                        # names its author often names its addressee too ("To the committee, from X")
+                        rf"\b(who|whom|which [\w-]+)\s+(is|was)\s+{_DOC_NOUN}\s+(addressed|sent|directed|written)\s+to\b|"
+                        rf"\b{_DOC_NOUN}\s+(is|was)\s+(addressed|directed)\s+to\b|"
+                        rf"^\W*(is|was)\s+{_DOC_NOUN}\s+(from|by|written by)\b", re.I)
 # Leave-taking: "that'll do, have a good one", "that's all for now, take care" (answered with a goodbye)
 _FAREWELL = (r"bye|goodbye|see (you|ya)( later| soon)?|take care|have a (good|nice|great|lovely) (one|day|night|evening|"
              r"weekend)|that'?ll do|that'?s (all|it)( for (now|today))?|signing off|done for (now|today)")
@@ -157,7 +162,8 @@ _DOC_WORDS = frozenset(tokens("article document story piece memo text report sou
                               "main point idea topic subject theme about happened"))
 PUBLISHED = re.compile(
     rf"\b(when (was|is) {_DOC} (published|written|posted|released|dated|from|updated|revised|edited)|publication date|"
-    rf"dateline|(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC})\b"
+    rf"dateline|(what|which) (date|day) (was|is) {_DOC}|how (old|recent) is {_DOC}|"
+    rf"(what|which) (year|month) (was|is) ({_DOC_NOUN}|this)\b(?! (\w+ )?(happen|announc|creat|start|add|ban|pass|made)))\b"
     # "was this piece revised after it went up?", "is this the original or a later edit?", "is this a 2022 article?"
     rf"|\b(was|has|have|is|were) {_DOC} (been |ever |later |since )?(revised|updated|edited|amended|corrected)\b"
     rf"|\b(original|latest|updated|revised|first) (version|edit|edition)\b|\blater (edit|version)\b"

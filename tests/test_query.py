@@ -88,6 +88,10 @@ def test_a_reporter_merely_mentioned_makes_no_author_question(question):
     ("was this piece revised after it went up?", "published"), ("Was the bridge revised?", "content"),
     ("Is it a new policy?", "content"),
     ("boil this article down for me", "summary"), ("Which gadget is the FAQ page about?", "summary"),
+    # whom a document is addressed to, or whether it comes from someone: the line naming its author and addressee
+    ("who is the memo addressed to", "author"), ("is the memo from Okafor himself or someone else?", "author"),
+    ("what year is this article from", "published"), ("what year was that?", "content"),
+    ("which year was this announced?", "content"),
 ])
 def test_intents_tell_questions_about_the_documents_from_questions_about_their_content(question, intent):
     assert intent_of(question) == intent
