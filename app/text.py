@@ -230,7 +230,8 @@ _TEXT_SPEAK = {"u": "you", "ur": "your", "r": "are", "ppl": "people", "b4": "bef
                "bc": "because", "cuz": "because", "coz": "because", "bcuz": "because",
                "pls": "please", "plz": "please", "thx": "thanks", "w/": "with", "w/o": "without",
                "resp": "response", "tryna": "trying to", "gonna": "going to", "wanna": "want to",
-               "info": "information", "mgmt": "management", "dept": "department", "intl": "international"}
+               "info": "information", "mgmt": "management", "dept": "department", "intl": "international",
+               "n": "and", "&": "and"}
 # lower case only, and not inside an abbreviation or a word ("U.S.", "R&D")
 _SPEAK = re.compile(r"(?<![\w’'/.&-])(" + "|".join(map(re.escape, sorted(_TEXT_SPEAK, key=len, reverse=True)))
                     + r")(?![\w’'/&-]|\.\w)")

@@ -79,13 +79,15 @@ def test_real_words_and_ties_are_left_as_typed(text):
     ("wat r they accused of", "wat are they accused of"),
     ("is it legal 4 me", "is it legal for me"),
     ("company resp to the fine", "company response to the fine"), ("where were they tryna sell", "where were they trying to sell"),
+    ("who put $ in n when", "who put $ in and when"), ("dates & places", "dates and places"),
 ])
 def test_text_speak_is_written_out(typed, meant):
     assert unabbreviated(typed) == meant
 
 
 @pytest.mark.parametrize("text", ["they sanctioned 2 people", "investors have 2 years", "a 2 day wait", "it has 4 more",
-                                  "the top 2 firms", "What did the U.S. say?", "R&D spend", "Plan R", "phase 2 trial"])
+                                  "the top 2 firms", "What did the U.S. say?", "R&D spend", "Plan R", "phase 2 trial",
+                                  "AT&T", "Q&A", "n/a"])
 def test_numbers_abbreviations_and_capitals_are_not_text_speak(text):
     assert unabbreviated(text) == text
 
