@@ -40,6 +40,7 @@ NAMED_FOLLOW_RATIO = 0.5  # a yes/no question's named sentence joins a nearer an
 # The same share serves the thing asked for (not refitted for it).
 NAMED_RATIO = 0.9
 STRICT_CUES = {"when", "count", "say", "author", "attribution"}  # further sentences must have the answer's form too
+ENUMERATED = 3  # names in a sentence that lists the members of a group
 QUOTED_PART_CHARS = 160  # a part of a two-part question quoted in the answer is cut to about this
 PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b")
 QUALIFIER_START = re.compile(r"^(However|But|Still|Yet|Even so|Nonetheless|Nevertheless|That said|Except)\b")
@@ -253,6 +254,14 @@ class Answerer(SentenceRanker):
             chosen.append(cand)
             used += n_words
             covered |= cand.stems
+        if is_list and len(names(best.text)) < ENUMERATED and CUES["count"].search(best.text):
+            # "... the United States and seven allied democracies have agreed ...": the sentence right
+            # after, naming them ("The other participating countries are A, B, C ..."), is the list asked for
+            after = next((c for c in ranked if preceding_sentences(ranked).get(id(c)) is best), None)
+            if after is not None and after not in chosen and len(names(after.text)) >= ENUMERATED \
+                    and used + len(after.text.split()) <= budget:
+                chosen.append(after)
+                used += len(after.text.split())
         return self._with_antecedents(chosen, ranked, used, budget)
 
     def _with_named(self, chosen: list[Candidate], ranked: list[Candidate], query: Query) -> list[Candidate]:

@@ -596,3 +596,9 @@ def test_a_follow_up_that_says_enough_is_not_pulled_off_its_subject_by_the_conve
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": real.ask(first).answer}]
     answer = real.ask("did any european countries sign up for that export thing", history)
     assert any("participating countries are Australia, Denmark" in c.sentence for c in answer.citations)
+
+
+def test_a_list_question_answered_by_a_count_of_the_group_gets_the_next_sentence_naming_its_members(real):
+    answer = real.ask("Enumerate the multilateral partners to the export-control code announced at the summit's close.")
+    assert "seven allied democracies" in answer.citations[0].sentence
+    assert any(c.sentence.startswith("The other participating countries are Australia") for c in answer.citations)
