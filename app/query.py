@@ -21,7 +21,9 @@ from app.text import (COUNTRIES, FRAMING, NAMED_KINDS, OPENING, QUESTION_WORDS, 
 # "who wrote it", "which reporter ...": a reporter who is merely mentioned ("did they say anything to the
 # reporter?", "where did the reporter get this?") makes no question about the author.
 AUTHOR_QUESTION = re.compile(r"\b(who wrote|authors?|written by|byline)\b|\b(who|whom|whose|which|name of)\b.{0,30}"
-                             r"\b(writer|reporter|journalist)s?\b|\b(writer|reporter|journalist)['’]?s? name\b", re.I)
+                             r"\b(writer|reporter|journalist)s?\b(?!\s+(?:cite|cites|cited|quote|quotes|quoted|credit|credits|"
+                             r"rel(?:y|ies|ied) on|draw|draws|get|gets|got|source|sources|attribute|attributes)\b)|"
+                             r"\b(writer|reporter|journalist)['’]?s? name\b", re.I)
 BYLINE = re.compile(r"^By\s+[A-Z]", re.M)  # a line that opens "By Jeanne Whalen"
 SPEECH = r"(said|says|saying|wrote|writes|told|stated|opposes|opposed|respond|responded|comment|commented|declined|added|denied)"
 PRONOUNS = frozenset(("It", "He", "She", "They", "We", "I", "The", "This", "That"))
@@ -140,7 +142,8 @@ SUMMARY = re.compile(
     rf"(explain|describe|break down|sum up|boil down|condense|digest) {_DOC_NOUN}|boil {_DOC} down|"
     rf"(rundown|run-down|synopsis|breakdown|run-through) (of|on) {_DOC_NOUN}|what {_DOC_NOUN} (covers|says|reports|is about|talks about)|"
     rf"(bullet points?|in bullets|(main|key) facts)(?!\s+(about|on|of|regarding|for)\s+(?!{_DOC}\b)))\b"
-    r"|^\W*(so )?what (happened|is going on|went on|'s going on)( here)?\W*$"
+    r"|^\W*(so )?what (actually |really )?(happened|is going on|went on|'s going on)( here)?"
+    r"(,? (news-?wise|in (a|one) (sentence|line|word|nutshell)|briefly|in short|in brief))*\W*$"
     rf"|^\W*(what|wat|wut)('s|s| is) {_DOC}\W*$", re.I)  # "whats this doc": the document itself
 # "what does the article say about Hikvision?", "what about Huawei, what does the memo say about it?":
 # a question on one subject, not a request for a summary of the whole document.

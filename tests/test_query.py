@@ -92,6 +92,9 @@ def test_a_reporter_merely_mentioned_makes_no_author_question(question):
     ("who is the memo addressed to", "author"), ("is the memo from Okafor himself or someone else?", "author"),
     ("what year is this article from", "published"), ("what year was that?", "content"),
     ("which year was this announced?", "content"),
+    ("what actually happened here, news-wise, in a sentence", "summary"),
+    # whom the reporter cites is the content's source, not the author
+    ("Whose findings does the reporter cite for the camera claim?", "content"), ("which reporter wrote this", "author"),
 ])
 def test_intents_tell_questions_about_the_documents_from_questions_about_their_content(question, intent):
     assert intent_of(question) == intent
