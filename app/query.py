@@ -237,6 +237,7 @@ NAME_MODIFIER = re.compile(r"\b(official|full|exact|proper|formal|real|actual|co
 NUMBER = re.compile(r"\b\d[\d,.]*\b")
 # The asker speaking of themselves within the few words before a number ("my kid is", "I found it about")
 OWN_CASE = re.compile(r"\b(my|i|i'm|im|i’m|i'd|i’d|i've|me|we|our|mine|hes|he's|she's|shes)\b(?:\W+\w+){0,5}\W*$", re.I)
+OTHER_NAME_CHUNKS = 50  # chunks read to see whether a word of a name occurs only inside other names
 BACKGROUND_WEIGHT = 0.35  # weight of a term the conversation supplied, relative to the question's own
 AUX = r"(?:is|was|are|were|did|does|do|has|have|had|can|could|will|would|should|kind|sort|type)"
 # The thing asked for: "what stake ...", "which department ...", "SenseTime's revenue"
@@ -441,10 +442,27 @@ def missing_premises(found: list[str], lexical: LexicalIndex, dictionary: frozen
         if all(held):
             continue
         common = [w.lower() in dictionary and not w.isupper() for w in parts]
-        if len(parts) > 1 and any(held) and all(h or c for h, c in zip(held, common)):
+        if len(parts) > 1 and any(held) and all(h or c for h, c in zip(held, common)) \
+                and not _only_in_other_names(parts, held, lexical, dictionary):
             continue
         absent.append(premise)
     return absent
+
+
+def _only_in_other_names(parts: list[str], held: list[bool], lexical: LexicalIndex, dictionary: frozenset[str]) -> bool:
+    """Whether the name's held words occur only inside other names: "South Korea" is not held by "North
+    Korea", whereas "President Biden" is held by "Biden" (which no other capitalised word comes before).
+    A first name before it ("John Smith" for "Governor Smith") may be the same person; a capitalised
+    common word ("North") makes another name."""
+    first = next((w for w, h in zip(parts, held) if h), None)
+    if first is None or first == parts[0]:
+        return False
+    before = parts[parts.index(first) - 1]
+    token = normal(first)
+    texts = [c.text for c in lexical.holding(token, k=OTHER_NAME_CHUNKS)]
+    found = [m.group(1) for t in texts for m in re.finditer(rf"(\S+)\s+{re.escape(first)}\b", t)]
+    return bool(found) and all(w[:1].isupper() and w.lower() != before.lower() and w.lower() in dictionary
+                               and w not in PRONOUNS and not re.match(r"[A-Z][a-z]*\.$", w) for w in found)
 
 
 def _quoted_somewhere(phrase: str, lexical: LexicalIndex) -> bool:

@@ -466,3 +466,14 @@ def test_the_kind_of_member_asked_for_is_no_name_a_passage_must_hold():
     assert query.names == [] and query.membership and query.members_kind == "nations"
     # a verb after the kind is no plural kind: "which US agency maintains ..." asks of the agency
     assert not query_of("Which US agency maintains the Entity List?").membership
+
+
+def test_a_name_is_not_held_by_another_name_that_shares_its_last_word():
+    from app.query import missing_premises
+
+    text = "Sanctions hit North Korea. Governor John Smith spoke about it."
+    index = LexicalIndex([Chunk("n:1", "n", text, 0, len(text))],
+                         dictionary=frozenset({"north", "south", "governor", "sanctions", "spoke"}))
+    assert missing_premises(["South Korea"], index, index.speller.dictionary) == ["South Korea"]
+    # a first name may stand before the surname: "Governor Smith" may be John Smith
+    assert missing_premises(["Governor Smith", "North Korea"], index, index.speller.dictionary) == []
