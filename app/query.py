@@ -227,7 +227,8 @@ LABEL_FRAMING = frozenset(tokens("use used uses using call called calls give gav
 # belongs to a group the sources may list in full
 # A demonym describing what a yes/no question asks about ("a Chinese organization", "an American company")
 _DEMONYM_IN = re.compile(r"\b(?:a|an)\s+([A-Z]\w+)\s+[a-z]")
-MEMBERSHIP = re.compile(r"\b(one of|among|part of|included in|on the list|a member of|members of|in the group)\b", re.I)
+MEMBERSHIP = re.compile(r"\b(one of|among|part of|included in|on the list|a member of|members of|in the group|"
+                        r"(signed|joined|sign|join)( \w+){0,4} (too|as well|also))\b", re.I)
 # "Which Nordic countries are in the pact?": the members of a group, picked by a kind the question names
 # ("Nordic"); where no source says which members are of that kind, the ones they name are what it holds
 WHICH_OF_KIND = re.compile(r"^\W*(?i:so\s+|and\s+)?(?i:which|what)\s+(?i:of the\s+)?([A-Z][\w-]*|[a-z]+ern)\s+"
@@ -317,9 +318,15 @@ class Query:
         return list(self.terms) + (list(SPEECH_TOKENS) if self.qtype == "say" else [])
 
 
+CLAIM_CHECK = re.compile(r"[-,–—:]\s*(true|right|correct|accurate|is (that|this|it) (true|right|correct|so)|"
+                         r"am i right|yes or no)\W*$")
+
+
 def question_type(question: str) -> str:
     """A coarse type that says what kind of sentence answers the question."""
     q = re.sub(rf"^{OPENING}\W+", "", question.lower().strip())
+    if CLAIM_CHECK.search(q):  # "my prof said X signed the pledge too - true?": whether the claim holds
+        return "yesno"
     if AUTHOR_QUESTION.search(q):
         return "author"
     if SAY_QUESTION.match(q):

@@ -577,6 +577,12 @@ def test_whether_a_named_member_is_in_a_group_is_decided_by_the_list_that_names_
     assert not answer.abstained and any("France" in c.sentence for c in answer.citations)
 
 
+def test_a_claim_that_someone_else_signed_too_gets_the_members_the_sources_name(real):
+    answer = real.ask("My prof said South Korea signed the nonbinding export pledge too - true?")
+    assert answer.answer.startswith("The sources don't mention South Korea; the ones they name are these:")
+    assert real.ask("did Germany ban SenseTime too?").abstained  # no list answers that
+
+
 def test_which_members_of_a_kind_the_sources_never_name_gets_the_members_they_do_name(real):
     answer = real.ask("Which Nordic countries are in on the export-control agreement?")
     assert answer.answer.startswith("The sources don't mention Nordic; the ones they name are these:")

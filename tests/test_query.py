@@ -21,6 +21,7 @@ def query_of(question, history=()):
 
 def test_question_types():
     assert question_type("Why was it banned?") == "why"
+    assert question_type("my prof said the team hired 20 people - true?") == "yesno"  # a claim to check
     assert question_type("How many companies?") == "count"
     assert question_type("how old is he") == "count"
     assert question_type("When did it happen?") == "when"
