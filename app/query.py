@@ -684,6 +684,7 @@ def speaker_words(query: Query, explicit_only: bool = False) -> list[str]:
     # "the treasury guy", "the company's rep": the one who speaks for what the words before name
     while len(names_) > 1 and names_[-1].lower() in SOMEONE:
         names_ = names_[:-1]
+    names_ = [re.sub(r"['’]s$", "", w) for w in names_]  # "SenseTime's spokeswoman" speaks as "SenseTime spokeswoman ..."
     if not names_ and speaker.lower() in ("he", "she"):
         # "what else did she say?": the person quoted last in the conversation's answers (not a guess
         # like "they", which may be any group just named)
@@ -716,6 +717,8 @@ def speaker_pattern(query: Query, explicit_only: bool = False):
                       re.I | re.S)
 
 
+# A sentence that is all quotation, with no one named as saying it
+QUOTE_ONLY = re.compile(r"^\s*[“\"][^”\"]+[”\"]\s*$")
 PRONOUN_SPEAKS = re.compile(rf"^\W*(It|He|She|They)\s+(?:\w+\s+)?{SPEECH}\b")
 # "Those investors did not immediately respond": a group the sentence before named
 GROUP_SPEAKS = re.compile(rf"^\W*(?:Those|These)\s+\w+\s+(?:\w+\s+){{0,3}}?{SPEECH}\b")
@@ -729,6 +732,11 @@ def speaks(pattern, sentence: str, passage: str = "", name: str = "") -> bool:
     at = passage.find(sentence) if passage else -1
     if at > 0 and PRONOUN_SPEAKS.match(sentence) and pattern.search(passage[max(0, at - 400):at]):
         return True  # "It added that ...", right after the speaker's own sentence
+    if at > 0 and QUOTE_ONLY.match(sentence):
+        # “We regret ...” standing alone right after “...,” Jin wrote: the same speaker goes on
+        before = split_sentences(passage[:at])
+        if before and pattern.search(before[-1].text) and re.search(rf"[”\"][^“”\"]{{0,60}}?\b{SPEECH}\b", before[-1].text):
+            return True
     # "... including Tiger Global and Glade Brook. Those investors did not respond.": one of the group the
     # sentence before lists (not any name in it: "funds invested in SenseTime" puts SenseTime in no group)
     before = split_sentences(passage[:at]) if at > 0 and name and GROUP_SPEAKS.match(sentence) else []

@@ -608,3 +608,8 @@ def test_a_list_question_answered_by_a_count_of_the_group_gets_the_next_sentence
     answer = real.ask("Enumerate the multilateral partners to the export-control code announced at the summit's close.")
     assert "seven allied democracies" in answer.citations[0].sentence
     assert any(c.sentence.startswith("The other participating countries are Australia") for c in answer.citations)
+
+
+def test_what_a_companys_spokeswoman_said_is_answered_as_written_without_the_possessive(real):
+    answer = real.ask("What did SenseTime's spokeswoman say?")
+    assert not answer.abstained and "June Jin said" in answer.citations[0].sentence

@@ -266,6 +266,10 @@ def test_the_speaker_asked_about_speaks_only_where_no_one_else_does():
     assert speaks(pattern, "A company spokeswoman said the company strongly opposes the ruling.")
     # in a relative clause it is someone else who speaks: "it" (the agency), not the company
     assert not speaks(pattern, "The agency fined a company that it said had broken the rules.")
+    # a quotation standing alone right after the speaker's quote is the same speaker's
+    passage = "“It is unfounded,” a company spokeswoman wrote. “We regret being caught in the middle.”"
+    assert speaks(pattern, "“We regret being caught in the middle.”", passage)
+    assert not speaks(pattern, "“We regret being caught in the middle.”", "The rules changed. “We regret it.”")
 
 
 def test_a_question_about_what_was_said_also_searches_for_reported_speech():
@@ -441,7 +445,10 @@ def test_a_demonym_a_yes_no_question_asks_about_is_no_name_the_passage_must_hold
 
 def test_the_guy_or_rep_of_something_speaks_for_it_and_a_greeting_opens_no_question():
     assert speaker_words(query_of("what did the project guy say about the budget?")) == ["project"]
-    assert speaker_words(query_of("what did the team's rep say?"))[-1] == "team's"
+    # (as the source writes it: "a team spokesman said", so "SenseTime's spokeswoman" speaks as "SenseTime spokeswoman")
+    assert speaker_words(query_of("what did the team's rep say?"))[-1] == "team"
+    assert speaks(speaker_pattern(query_of("What did the team's spokeswoman say?")),
+                  "In an email, team spokeswoman Ann Lee said the team opposes it.")
     assert question_type("yo what did the team say?") == "say" == query_of("hey what did the team say?").qtype
 
 
