@@ -46,6 +46,16 @@ PRONOUN_START = re.compile(r"^(It|They|He|She|This|That|These|Those|Its|Their)\b
 QUALIFIER_START = re.compile(r"^(However|But|Still|Yet|Even so|Nonetheless|Nevertheless|That said|Except)\b")
 
 
+def _reading_order(chosen: list["Candidate"]) -> list["Candidate"]:
+    """Sentences in the order they are read: the document of the best one (``chosen[0]``) first, then
+    the others by their best sentence, each document's sentences in their own order. (By document id,
+    "how long does the warranty last?" opened with a memo's battery sentence before the FAQ's answer.)"""
+    rank: dict[str, int] = {}
+    for i, c in enumerate(chosen):
+        rank.setdefault(c.hit.chunk.doc_id, i)
+    return sorted(chosen, key=lambda c: (rank[c.hit.chunk.doc_id], c.start))
+
+
 def _close_second(ranked: list["Candidate"], holds) -> list["Candidate"]:
     """``ranked`` with the sentences that pass ``holds`` first, if the best of them scores NAMED_RATIO of the best."""
     first = next((c for c in ranked if holds(c)), None)
@@ -272,7 +282,7 @@ class Answerer(SentenceRanker):
         found = next((c for c in ranked if c.names_own and c.score >= NAMED_FOLLOW_RATIO * ranked[0].score), None)
         if found is None or sum(len(c.text.split()) for c in chosen + [found]) > self.settings.max_answer_words * 1.5:
             return chosen
-        return sorted(chosen + [found], key=lambda c: (c.hit.chunk.doc_id, c.start))
+        return _reading_order(chosen + [found])
 
     @staticmethod
     def _with_antecedents(chosen, ranked, used, budget):
@@ -295,7 +305,7 @@ class Answerer(SentenceRanker):
                     and used + len(nxt.text.split()) <= budget:
                 out.append(nxt)
                 used += len(nxt.text.split())
-        return sorted(out, key=lambda c: (c.hit.chunk.doc_id, c.start))
+        return _reading_order(out)
 
     @staticmethod
     def citation(marker: int, cand: Candidate) -> Citation:

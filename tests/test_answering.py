@@ -613,3 +613,8 @@ def test_a_list_question_answered_by_a_count_of_the_group_gets_the_next_sentence
 def test_what_a_companys_spokeswoman_said_is_answered_as_written_without_the_possessive(real):
     answer = real.ask("What did SenseTime's spokeswoman say?")
     assert not answer.abstained and "June Jin said" in answer.citations[0].sentence
+
+
+def test_the_best_sentences_document_comes_first_in_an_answer_from_several(memos):
+    answer = memos.ask("how long does the warranty last?")
+    assert "two-year limited warranty" in answer.citations[0].sentence
