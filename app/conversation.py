@@ -15,7 +15,7 @@ from app.records import DossierError
 ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|he|him|his|she|her|this|that|these|those|"
                       r"the company|the firm|the officials|the list|the ban|the sanction)\b", re.I)
 WHAT_ABOUT = re.compile(r"^\W*(?:(?:ok(?:ay)?|alright|right|cool|great|thanks)\W+)?"
-                        r"(?:and|what about|how about|and what about)\s+(.+?)\s*\??\s*$", re.I)
+                        r"(?:and what about|and how about|what about|how about|and)\s+(.+?)\s*\??\s*$", re.I)
 # A thing the last question asked of, by its determiner: "a laptop" in "how long can I borrow a laptop for?"
 _DETERMINER = r"(?:a|an|the|my|your|our|this|that|these|those)"
 NOUN_PHRASE = re.compile(rf"\b{_DETERMINER}\s+[\w-]+(?:\s+[\w-]+){{0,2}}", re.I)
@@ -101,7 +101,7 @@ ORDINAL = re.compile(r"\bthe\s+(first|second|third|fourth|last|latter|former)(?:
 # "which one of those two ...?", "which of them ...?": one of the names the last answer listed
 WHICH_AMONG = re.compile(r"\bwhich\s+(?:one\s+)?of\s+(?:those|these|them|the\s+(?:two|three|four))\b|\bwhich one\b", re.I)
 ORDINALS = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "last": -1, "latter": -1}
-_NAME = r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*"
+_NAME = r"(?:the\s+)?[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*"  # ("the Netherlands", "the United Kingdom")
 ENUMERATION = re.compile(rf"({_NAME})((?:,\s+{_NAME})*),?\s+and\s+({_NAME})")
 
 
@@ -112,7 +112,7 @@ def listed_names(reply: str) -> list[str]:
         return []
     last = found[-1]
     middle = [n.strip() for n in last.group(2).split(",") if n.strip()]
-    return [last.group(1), *middle, last.group(3)]
+    return [re.sub(r"^the\s+", "", n) for n in (last.group(1), *middle, last.group(3))]
 
 
 def _ordinal(question: str, replies: list[str]) -> str | None:

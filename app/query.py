@@ -552,6 +552,19 @@ def spelled(text: str, lexical: LexicalIndex, dictionary: frozenset[str] = froze
     return WORD.sub(fix, text)
 
 
+def _content_turns(history: list[dict]) -> list[dict]:
+    """The conversation without its turns about the documents themselves or small talk ("who is quoted in
+    the article?", "thanks!") and their replies: they give a follow-up no topic ("what about Hikvision?"
+    after them still swaps the subject of the question before)."""
+    kept, skipping = [], False
+    for turn in history:
+        if turn["role"] == "user":
+            skipping = intent_of(turn["content"]) != "content"
+        if not skipping:
+            kept.append(turn)
+    return kept
+
+
 def analyze(question: str, history: list[dict], lexical: LexicalIndex,
             dictionary: frozenset[str] = frozenset()) -> Query:
     """The Query for a question asked after ``history`` (already validated)."""
@@ -561,7 +574,7 @@ def analyze(question: str, history: list[dict], lexical: LexicalIndex,
     if fresh:  # the user says the subject changes: the conversation before no longer applies
         question, history = fresh, []
     history = [dict(t, content=spelled(question_word(unabbreviated(t["content"])), lexical, dictionary))
-               if t["role"] == "user" else t for t in history]
+               if t["role"] == "user" else t for t in _content_turns(history)]
     intent = intent_of(question)
     # Small talk and questions about the documents stand on their own ("summarize" after a question
     # is not "summarize (that question's words)").

@@ -192,3 +192,14 @@ def test_the_first_of_those_two_is_the_first_name_the_last_answer_listed():
         "what's the allegation about Acme Vision?"
     # "which one of those two ...?" asks among them: the names listed come with it
     assert "Acme Vision; Borealis Tech" in standalone_query("which one of those two is bigger?", history)
+
+
+def test_and_what_about_swaps_the_subject_as_what_about_does():
+    history = [U("why was Acme banned?"), A("... [1]")]
+    assert standalone_query("and what about Borealis?", history) == "why was Borealis banned?"
+
+
+def test_a_listed_name_with_the_before_it_is_one_item_of_the_list():
+    history = [U("which countries joined?"), A("The others are Australia, France, the Netherlands and the United Kingdom. [1]")]
+    assert standalone_query("the first of those - is it in europe?", history) == "Australia - is it in europe?"
+    assert standalone_query("and the last one?", history).startswith("and United Kingdom")

@@ -485,3 +485,10 @@ def test_a_name_is_not_held_by_another_name_that_shares_its_last_word():
     assert missing_premises(["South Korea"], index, index.speller.dictionary) == ["South Korea"]
     # a first name may stand before the surname: "Governor Smith" may be John Smith
     assert missing_premises(["Governor Smith", "North Korea"], index, index.speller.dictionary) == []
+
+
+def test_a_turn_about_the_documents_gives_a_follow_up_no_topic():
+    history = [{"role": "user", "content": "who leads the team?"}, {"role": "assistant", "content": "Okafor. [1]"},
+               {"role": "user", "content": "who is quoted in the memo?"}, {"role": "assistant", "content": "No one."}]
+    assert query_of("and what about the budget?", history).standalone != "and what about the budget? (quoted)"
+    assert "quoted" not in query_of("and when?", history).standalone
