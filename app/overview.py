@@ -158,6 +158,20 @@ def _between(a, b) -> str:
     return "\n"
 
 
+BULLETS = re.compile(r"\b(bullet(ed)?( points?)?|bullets|points|key (facts|points)|list form)\b", re.I)
+COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+MAX_POINTS = 6
+
+
+def _points_asked(question: str) -> int:
+    """How many bullet points a summary request asks for (3 when it gives no number), or 0 for prose."""
+    if not BULLETS.search(question):
+        return 0
+    found = re.search(r"\b(\d+|two|three|four|five|six)\b(?=\s+(?:\w+\s+)?(?:bullet|bullets|points|key|main))", question, re.I)
+    n = (int(found.group(1)) if found.group(1).isdigit() else COUNT_WORDS[found.group(1).lower()]) if found else 3
+    return max(1, min(n, MAX_POINTS))
+
+
 def summary(doc: Doc, answerer, budget: int, n_central: int = 2) -> list:
     """The lead plus the most central sentences by embedding centrality, in document order."""
     full = [s for s in doc.sentences if _informs(s) and len(s.text.split()) >= 6]
@@ -196,13 +210,17 @@ def respond(query: Query, hits: list[Hit], chunks: list[Chunk], answerer) -> Ans
     chosen_docs = _pick(query, docs, hits)
     s = answerer.settings
     if query.intent == "summary":
+        points = _points_asked(query.question)
         if len(chosen_docs) == 1:
-            chosen = summary(chosen_docs[0], answerer, int(s.max_answer_words * 1.5))
+            n = points or 3
+            chosen = summary(chosen_docs[0], answerer, int(s.max_answer_words * 1.5 * max(1.0, n / 3)), n_central=n - 1)
             # The headline first (metadata, so no marker): it names what the lead often leaves for later.
             lead_in = f"From {chosen_docs[0].label}:"
         else:
             return _summaries(query, hits, chosen_docs, answerer)
         answer = answerer.compose(query, hits, chosen, lead=lead_in)
+        if points:  # "in 3 bullet points": one sentence a line, as asked
+            answer.answer = "\n".join([lead_in] + [f"• {c.sentence} [{c.marker}]" for c in answer.citations])
         answer.composed = True
         return answer
     if query.intent == "quoted":

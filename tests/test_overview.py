@@ -164,3 +164,12 @@ def test_who_is_quoted_lists_the_speakers_each_cited_where_they_speak(memos, que
 def test_a_question_about_one_speaker_is_not_a_question_about_who_is_quoted(memos):
     answer = memos.ask("who's the city official quoted about future inspections?")
     assert answer.diagnostics.get("intent") != "quoted" and "Mehta" in answer.answer
+
+
+def test_a_summary_asked_for_in_bullet_points_gives_that_many_one_a_line(memos):
+    answer = memos.ask("summarize the footbridge story in 2 bullet points")
+    lines = answer.answer.split("\n")
+    assert lines[0].startswith("From “Riverside footbridge reopens") and len(lines) == 3
+    assert all(line.startswith("• ") and line.endswith(f"[{i}]") for i, line in enumerate(lines[1:], start=1))
+    resolves(answer, memos)
+    assert "\n" not in memos.ask("summarize the footbridge story").answer  # prose when no points are asked for
