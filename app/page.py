@@ -188,11 +188,17 @@ HEAD = """<style>
 })();
 </script>"""
 
-# On a phone the conversations panel would cover the page: it starts folded there (its toggle opens it).
+# On a phone the conversations panel would cover the page: it starts folded there (its toggle opens it),
+# and folds when a window narrows to a phone's width with it open (it then lay over the question box).
 FOLD_ON_PHONE = """() => {
-  if (!matchMedia('(max-width: 768px)').matches) return;
-  const panel = document.querySelector('#saved.open');
-  if (panel) panel.querySelector('.toggle-button').click();
+  const phone = matchMedia('(max-width: 768px)');
+  const fold = () => {
+    if (!phone.matches) return;
+    const panel = document.querySelector('#saved.open');
+    if (panel) panel.querySelector('.toggle-button').click();
+  };
+  fold();
+  phone.addEventListener('change', fold);
 }"""
 
 # The conversation's Markdown (made with each answer) saved by the browser as a file.

@@ -305,3 +305,13 @@ def test_an_example_asks_its_question_and_rename_shows_only_with_a_conversation_
     tab.locator("#saved-rename").wait_for(state="hidden", timeout=10000)
     assert [s for s in closed if tab.locator(s).is_visible()] == []
     context.close()
+
+
+def test_the_conversations_panel_folds_when_the_window_narrows_to_a_phone(page, server):  # noqa: F811
+    context, tab = new_tab(page, server, "desktop")
+    open_saved_panel(tab)
+    tab.set_viewport_size(SIZES["phone"])
+    # it lay over the question box, which then took no click (seen in a browser trial)
+    tab.wait_for_function("() => !document.querySelector('#saved.open')", timeout=10000)
+    tab.locator("#question textarea").click(timeout=5000)
+    context.close()
