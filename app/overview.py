@@ -16,7 +16,8 @@ import numpy as np
 
 from app.chunking import asks, split_sentences, unlabelled
 from app.injection import is_instruction
-from app.query import BYLINE, FAREWELL, Query
+from app.intents import FAREWELL
+from app.query import BYLINE, Query
 from app.records import Answer, Chunk, Hit
 from app.speakers import speakers
 from app.text import MONTHS, STOPWORDS, WEEKDAYS, YEAR, words
