@@ -30,6 +30,8 @@ a.cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 #sources .source.near { border-style: dashed; opacity: .85; }
 #sources .source.active { outline: 3px solid #2563eb; outline-offset: -3px; }
 #sources .src-title { font-weight: 600; }
+/* one document's title, shown whole on its first card, takes one line on the next ones */
+#sources .source.again .src-title { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 #sources .src-meta, #sources .src-label { font-size: .85em; }
 #sources blockquote { margin: .4em 0 0; font-size: .92em; }
 #sources mark { background: #fde68a; color: #1f2937; }

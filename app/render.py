@@ -164,17 +164,19 @@ def _original(c: Citation) -> str:
             if c.url.startswith(("http://", "https://")) else "")
 
 
-def _source(c: Citation, turn: int, abstained: bool, inline: bool = False) -> str:
+def _source(c: Citation, turn: int, abstained: bool, inline: bool = False, again: bool = False) -> str:
     """One cited passage: title, where it comes from, the passage with its sentence marked.
 
     The panel's copy has the id markers link to; the bubble's copy has it as a class (the chat's
-    sanitizer drops ids and data attributes).
+    sanitizer drops ids and data attributes). ``again``: a further passage of a document an earlier
+    card of the answer shows, whose title the page keeps to one line (whole on hover).
     """
     marker = f"({c.marker})" if abstained else f"[{c.marker}]"
     name, near = f"src-{turn}-{c.marker}", " near" if abstained else ""
+    near += " again" if again else ""
     where = f'class="source{near} {name}"' if inline else f'class="source{near}" id="{name}"'
     return (f'<div {where}>'
-            f'<div class="src-title">{marker} {html.escape(c.title)}</div>'
+            f'<div class="src-title" title="{html.escape(c.title)}">{marker} {html.escape(c.title)}</div>'
             f'<div class="src-meta">{html.escape(_where(c))}{_original(c)}</div>'
             f'<blockquote>{_passage(c, support=not abstained)}</blockquote></div>')
 
@@ -188,7 +190,8 @@ def sources_html(turns: list[tuple[str, Answer]]) -> str:
         question, answer = turns[turn - 1]
         cited = answer.near_misses if answer.abstained else answer.citations
         label = ("Closest passages — these do not answer the question" if answer.abstained else "Sources")
-        items = [_source(c, turn, answer.abstained) for c in cited]
+        items = [_source(c, turn, answer.abstained, again=c.doc_id in {d.doc_id for d in cited[:i]})
+                 for i, c in enumerate(cited)]
         blocks.append(f'<section class="turn"><h4>Q{turn}: {html.escape(shortened(question, LABEL_CHARS))}</h4>'
                       f'<div class="src-label">{label}</div>{"".join(items) or "<p>No passages.</p>"}</section>')
     return "".join(blocks)

@@ -108,3 +108,12 @@ def test_a_pasted_page_as_a_question_is_shown_as_its_start_and_end():
     heading = next(line for line in exported.splitlines() if line.startswith("## Q1"))
     assert len(heading) < render.LABEL_CHARS + 20 and f"> {pasted}" in exported  # the record keeps it whole
     assert render.searched_for(Answer("why?", "why was it banned?", "…", False, [], [])) == "why was it banned?"
+
+
+def test_a_documents_further_cards_in_one_answer_keep_its_title_to_one_line():
+    first, second = citation(1), citation(2)
+    other = Citation(3, "other:1", "other", "Other title", "", "", "", "", None, "A b. C d.", 0, 4, "A b.")
+    panel = render.sources_html([("q?", Answer("q?", "q?", "x [1] y [2] z [3]", False, [first, second, other], []))])
+    assert 'class="source" id="src-1-1"' in panel and 'class="source again" id="src-1-2"' in panel
+    assert 'class="source" id="src-1-3"' in panel  # another document's first card shows its title whole
+    assert 'title="Unsafe &lt;b&gt;title&lt;/b&gt;"' in panel  # whole on hover, escaped
