@@ -56,10 +56,10 @@ def _reading_order(chosen: list["Candidate"]) -> list["Candidate"]:
     return sorted(chosen, key=lambda c: (rank[c.hit.chunk.doc_id], c.start))
 
 
-def _close_second(ranked: list["Candidate"], holds) -> list["Candidate"]:
-    """``ranked`` with the sentences that pass ``holds`` first, if the best of them scores NAMED_RATIO of the best."""
+def _close_second(ranked: list["Candidate"], holds, ratio: float = NAMED_RATIO) -> list["Candidate"]:
+    """``ranked`` with the sentences that pass ``holds`` first, if the best of them scores ``ratio`` of the best."""
     first = next((c for c in ranked if holds(c)), None)
-    if ranked and not holds(ranked[0]) and first is not None and first.score >= NAMED_RATIO * ranked[0].score:
+    if ranked and not holds(ranked[0]) and first is not None and first.score >= ratio * ranked[0].score:
         return sorted(ranked, key=lambda c: not holds(c))
     return ranked
 
@@ -113,13 +113,11 @@ class Answerer(SentenceRanker):
         # A name the question gives may be far from the sentence that scores best ("Washington" a
         # paragraph away): then the best sentence whose passage holds every name is the one judged.
         ranked = _close_second(ranked, lambda c: c.named)
-        if query.membership and query.qtype == "yesno" and ranked and not ranked[0].named:
+        if query.membership and query.qtype == "yesno":
             # "Is France among the partner democracies?": a list that names France decides it, though a
             # sentence about the partnership itself scores higher (a yes/no question's own words)
-            listing = next((c for c in ranked if c.names_own and c.named and CUES["list"].search(c.text)
-                            and c.score >= FOLLOW_RATIO * ranked[0].score), None)
-            if listing is not None:
-                ranked = [listing] + [c for c in ranked if c is not listing]
+            ranked = _close_second(ranked, lambda c: c.names_own and c.named and bool(CUES["list"].search(c.text)),
+                                   FOLLOW_RATIO)
         # Likewise for the thing asked for ("which officials ..."): among nearly tied sentences, one whose
         # passage holds it. Not for a number asked for, which must be the thing's own count, not any.
         if query.focus and query.qtype not in TYPED and not query.money:

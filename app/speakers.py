@@ -67,15 +67,15 @@ def speakers(sentences: list, text: str) -> list[Speaker]:
                 parts = name.split()
                 if not parts or name.lower() in PRONOUNS or parts[0].lower() in PRONOUNS:
                     continue
-                person = len(parts) >= 2 and parts[0] != "the" and not ORGANISATION.search(name)
-                if len(parts) == 1 and not re.search(rf"[a-z,]\s+{re.escape(name)}\b", text):
-                    continue  # capitalised only where a sentence starts ("Officials said"): no name
-                if len(parts) == 1:  # "Jin wrote": the one the document named in full before
-                    full = _full_name(name, text)
+                if len(parts) == 1:
+                    if not re.search(rf"[a-z,]\s+{re.escape(name)}\b", text):
+                        continue  # capitalised only where a sentence starts ("Officials said"): no name
+                    full = _full_name(name, text)  # "Jin wrote": the one the document named in full before
                     person = full is not None and not ORGANISATION.search(full)
                     name = full if person else name
                     key = name.lower()
                 else:
+                    person = parts[0] != "the" and not ORGANISATION.search(name)
                     key = " ".join(parts[-2:]).lower() if person else name.lower()
                 if key not in found:
                     found[key] = Speaker(name, person, sentence)
